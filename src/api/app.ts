@@ -1,0 +1,98 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { SigV4Verifier, VerifiedCaller } from '../auth/sigv4-verifier.js';
+import { KvsError } from '../errors/codes.js';
+import { newRequestId } from '../util/ids.js';
+import type { Logger } from '../util/logger.js';
+import { Input } from './input.js';
+import type { OperationTable } from './operation.js';
+import { readBody } from './read-body.js';
+import { sendError } from './send-error.js';
+
+/** A route that consumes the request body itself (PutMedia); auth has been checked before it runs. */
+export type StreamingRoute = (req: Request, res: Response, ctx: { requestId: string; caller: VerifiedCaller | null }) => Promise<void>;
+
+export type AppDeps = {
+  logger: Logger;
+  /** null when auth is off (explicit opt-in). */
+  verifier: SigV4Verifier | null;
+  operations: OperationTable;
+  streamingRoutes: Record<string, StreamingRoute>;
+  publicUrl: string | null;
+  isReady: () => boolean;
+};
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const log = deps.logger.child('http');
+
+  app.use((req, res, next) => {
+    const requestId = newRequestId();
+    res.locals['requestId'] = requestId;
+    res.setHeader('x-amzn-RequestId', requestId);
+    next();
+  });
+
+  app.get('/health', (_req, res) => {
+    const ready = deps.isReady();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'starting' });
+  });
+
+  app.post(/.*/, async (req, res, next) => {
+    try {
+      const requestId = res.locals['requestId'] as string;
+      const streaming = deps.streamingRoutes[req.path];
+      if (streaming !== undefined) {
+        const caller = await authenticate(deps.verifier, req, null);
+        await streaming(req, res, { requestId, caller });
+        return;
+      }
+      const body = await readBody(req);
+      await authenticate(deps.verifier, req, body);
+      const op = deps.operations[req.path];
+      if (op === undefined) {
+        throw new KvsError('UnknownOperationException', `No operation is served at POST ${req.path}.`);
+      }
+      const input = new Input(parseJson(body));
+      const output = await op(input, { requestId, baseUrl: deps.publicUrl ?? `${req.protocol}://${req.headers.host ?? 'localhost'}` });
+      res.status(200).type('application/json').send(JSON.stringify(output ?? {}));
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.use((req, _res, next) => {
+    next(new KvsError('UnknownOperationException', `No operation is served at ${req.method} ${req.path}.`));
+  });
+
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    sendError(res, err, log);
+  });
+  return app;
+}
+
+async function authenticate(verifier: SigV4Verifier | null, req: Request, body: Buffer | null): Promise<VerifiedCaller | null> {
+  if (verifier === null) {
+    return null;
+  }
+  const url = new URL(req.originalUrl, 'http://x');
+  return verifier.verifyHeaders({
+    method: req.method,
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    headers: req.headers,
+    body,
+  });
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) {
+    return {};
+  }
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    throw new KvsError('SerializationException', 'The request body is not valid JSON.');
+  }
+}

@@ -1,0 +1,44 @@
+import { KvsError } from '../../errors/codes.js';
+import type { OperationTable } from '../operation.js';
+
+// Modelled KVS operations openkvs does not serve. They answer UnsupportedOperationException (HTTP 501) with a
+// message saying so, rather than an unknown-path 404 — see docs/errors.md.
+const UNSUPPORTED: Record<string, string> = {
+  '/startEdgeConfigurationUpdate': 'Edge agent operations are not supported by openkvs.',
+  '/describeEdgeConfiguration': 'Edge agent operations are not supported by openkvs.',
+  '/deleteEdgeConfiguration': 'Edge agent operations are not supported by openkvs.',
+  '/listEdgeAgentConfigurations': 'Edge agent operations are not supported by openkvs.',
+  '/describeMappedResourceConfiguration': 'Mapped resources (WebRTC ingestion) are not supported by openkvs yet.',
+  '/describeMediaStorageConfiguration': 'Media storage configuration (WebRTC ingestion) is not supported by openkvs yet.',
+  '/updateMediaStorageConfiguration': 'Media storage configuration (WebRTC ingestion) is not supported by openkvs yet.',
+  '/createSignalingChannel': 'Signaling channels are not supported by openkvs yet.',
+  '/describeSignalingChannel': 'Signaling channels are not supported by openkvs yet.',
+  '/listSignalingChannels': 'Signaling channels are not supported by openkvs yet.',
+  '/deleteSignalingChannel': 'Signaling channels are not supported by openkvs yet.',
+  '/updateSignalingChannel': 'Signaling channels are not supported by openkvs yet.',
+  '/getSignalingChannelEndpoint': 'Signaling channels are not supported by openkvs yet.',
+  '/v1/get-ice-server-config': 'Signaling channels are not supported by openkvs yet.',
+  '/v1/send-alexa-offer-to-master': 'SendAlexaOfferToMaster is not supported by openkvs.',
+  '/joinStorageSession': 'WebRTC ingestion is not supported by openkvs yet.',
+  '/joinStorageSessionAsViewer': 'WebRTC ingestion is not supported by openkvs yet.',
+  '/getMedia': 'GetMedia is not supported by openkvs yet.',
+  '/listFragments': 'ListFragments is not supported by openkvs yet.',
+  '/getMediaForFragmentList': 'GetMediaForFragmentList is not supported by openkvs yet.',
+  '/getHLSStreamingSessionURL': 'HLS streaming sessions are not supported by openkvs yet.',
+  '/getDASHStreamingSessionURL': 'DASH streaming sessions are not supported by openkvs yet.',
+  '/getClip': 'GetClip is not supported by openkvs yet.',
+  '/getImages': 'GetImages is not supported by openkvs yet.',
+};
+
+/** Table entries for every unsupported path; `served` lists paths another table already handles. */
+export function unsupportedOperations(served: ReadonlySet<string>): OperationTable {
+  const table: OperationTable = {};
+  for (const [path, message] of Object.entries(UNSUPPORTED)) {
+    if (!served.has(path)) {
+      table[path] = () => {
+        throw new KvsError('UnsupportedOperationException', message);
+      };
+    }
+  }
+  return table;
+}

@@ -1,0 +1,76 @@
+// The configuration schema, its defaults and its one-time validation.
+// Layers: defaults → config file (JSON) → environment (OPENKVS_*) → command-line flags; validated once, then frozen.
+
+export type StreamCapacity = {
+  /** Sustained ingest rate per stream (KVS: 12.5 MB/s per PutMedia session). */
+  ingestBytesPerSecond: number;
+  /** Fragments per second per stream (KVS: 5). */
+  fragmentsPerSecond: number;
+  /** Concurrent PutMedia connections per stream. */
+  putMediaConnections: number;
+  /** Largest fragment accepted (KVS: 50 MB → ack 4001). */
+  maxFragmentBytes: number;
+  /** Longest fragment accepted (KVS quota: 20 s → ack 4002). */
+  maxFragmentDurationMs: number;
+  /** Optional cap on the bytes a stream may hold; null = only retention limits it. */
+  storageBudgetBytes: number | null;
+};
+
+export type LogLevelSetting = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export type Config = {
+  host: string;
+  port: number;
+  dataDir: string;
+  region: string;
+  accountId: string;
+  /** 'on' (default) enforces SigV4 on every request; 'off' is for throwaway local use only. */
+  auth: 'on' | 'off';
+  /** Base URL handed out by GetDataEndpoint; derived from the listening address when unset. */
+  publicUrl: string | null;
+  logLevel: LogLevelSetting;
+  accessKeyId: string | null;
+  secretAccessKey: string | null;
+  /** Per-stream capacity given to new streams. */
+  streamCapacity: StreamCapacity;
+  /** PutMedia calls per second per stream (KVS: 5) → ClientLimitExceededException. */
+  putMediaCallsPerSecond: number;
+  /** Seconds without data after which a PutMedia request is closed (KVS: 30). */
+  putMediaIdleTimeoutSeconds: number;
+};
+
+export const DEFAULT_PORT = 8080;
+
+export const DEFAULT_STREAM_CAPACITY: StreamCapacity = {
+  ingestBytesPerSecond: 12_500_000,
+  fragmentsPerSecond: 5,
+  putMediaConnections: 5,
+  maxFragmentBytes: 50 * 1024 * 1024,
+  maxFragmentDurationMs: 20_000,
+  storageBudgetBytes: null,
+};
+
+export const DEFAULT_CONFIG: Config = {
+  host: '127.0.0.1',
+  port: DEFAULT_PORT,
+  dataDir: './data',
+  region: 'us-east-1',
+  accountId: '000000000000',
+  auth: 'on',
+  publicUrl: null,
+  logLevel: 'info',
+  accessKeyId: null,
+  secretAccessKey: null,
+  streamCapacity: DEFAULT_STREAM_CAPACITY,
+  putMediaCallsPerSecond: 5,
+  putMediaIdleTimeoutSeconds: 30,
+};
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}

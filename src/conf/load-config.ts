@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, DEFAULT_CONFIG, DEFAULT_STREAM_CAPACITY, type Config, type StreamCapacity } from './config.js';
+
+/** Raw, unvalidated layers; values may be strings (env, flags) or JSON values (file). */
+export type ConfigLayer = Record<string, unknown>;
+
+export const ENV_KEYS: Record<string, string> = {
+  OPENKVS_HOST: 'host',
+  OPENKVS_PORT: 'port',
+  OPENKVS_DATA_DIR: 'dataDir',
+  OPENKVS_REGION: 'region',
+  OPENKVS_ACCOUNT_ID: 'accountId',
+  OPENKVS_AUTH: 'auth',
+  OPENKVS_PUBLIC_URL: 'publicUrl',
+  OPENKVS_LOG_LEVEL: 'logLevel',
+  OPENKVS_ACCESS_KEY_ID: 'accessKeyId',
+  OPENKVS_SECRET_ACCESS_KEY: 'secretAccessKey',
+  OPENKVS_PUT_MEDIA_CALLS_PER_SECOND: 'putMediaCallsPerSecond',
+  OPENKVS_PUT_MEDIA_IDLE_TIMEOUT_SECONDS: 'putMediaIdleTimeoutSeconds',
+};
+
+export function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
+  const layer: ConfigLayer = {};
+  for (const [envKey, key] of Object.entries(ENV_KEYS)) {
+    const v = env[envKey];
+    if (v !== undefined && v !== '') {
+      layer[key] = v;
+    }
+  }
+  return layer;
+}
+
+export function fileLayer(path: string): ConfigLayer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`config file ${path}: ${(err as Error).message}`]);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new Error('top level must be a JSON object');
+    }
+    return parsed as ConfigLayer;
+  } catch (err) {
+    throw new ConfigError([`config file ${path}: ${(err as Error).message}`]);
+  }
+}
+
+const CONFIG_KEYS = new Set(Object.keys(DEFAULT_CONFIG));
+const CAPACITY_KEYS = new Set(Object.keys(DEFAULT_STREAM_CAPACITY));
+
+/** Merge the layers (later wins), validate everything at once and freeze the result. */
+export function resolveConfig(...layers: ConfigLayer[]): Readonly<Config> {
+  const problems: string[] = [];
+  const merged: ConfigLayer = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      if (!CONFIG_KEYS.has(k)) {
+        problems.push(`unknown setting "${k}"`);
+        continue;
+      }
+      merged[k] = v;
+    }
+  }
+  const v = new Validator(problems);
+  const d = DEFAULT_CONFIG;
+  const config: Config = {
+    host: v.str(merged, 'host', d.host, /^[A-Za-z0-9.:_-]+$/),
+    port: v.int(merged, 'port', d.port, 0, 65535),
+    dataDir: v.str(merged, 'dataDir', d.dataDir, /^.+$/),
+    region: v.str(merged, 'region', d.region, /^[a-z]{2}(-[a-z]+)+-\d$/),
+    accountId: v.str(merged, 'accountId', d.accountId, /^\d{12}$/),
+    auth: v.oneOf(merged, 'auth', d.auth, ['on', 'off'] as const),
+    publicUrl: v.optStr(merged, 'publicUrl', /^https?:\/\/[^/\s]+(\/[^\s]*[^/\s])?$/, 'an http(s) URL without a trailing slash'),
+    logLevel: v.oneOf(merged, 'logLevel', d.logLevel, ['debug', 'info', 'warn', 'error', 'silent'] as const),
+    accessKeyId: v.optStr(merged, 'accessKeyId', /^[A-Z0-9]{16,128}$/, '16-128 upper-case letters or digits'),
+    secretAccessKey: v.optStr(merged, 'secretAccessKey', /^\S{16,128}$/, '16-128 non-space characters'),
+    streamCapacity: v.capacity(merged['streamCapacity']),
+    putMediaCallsPerSecond: v.int(merged, 'putMediaCallsPerSecond', d.putMediaCallsPerSecond, 1, 100_000),
+    putMediaIdleTimeoutSeconds: v.int(merged, 'putMediaIdleTimeoutSeconds', d.putMediaIdleTimeoutSeconds, 1, 3600),
+  };
+  if ((config.accessKeyId === null) !== (config.secretAccessKey === null)) {
+    problems.push('accessKeyId and secretAccessKey must be set together (OPENKVS_ACCESS_KEY_ID / OPENKVS_SECRET_ACCESS_KEY)');
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return deepFreeze(config);
+}
+
+class Validator {
+  constructor(private readonly problems: string[]) {}
+
+  str(src: ConfigLayer, key: string, def: string, pattern: RegExp): string {
+    const raw = src[key];
+    if (raw === undefined) {
+      return def;
+    }
+    if (typeof raw !== 'string' || !pattern.test(raw)) {
+      this.problems.push(`${key}: expected a string matching ${pattern}, got ${JSON.stringify(raw)}`);
+      return def;
+    }
+    return raw;
+  }
+
+  optStr(src: ConfigLayer, key: string, pattern: RegExp, what: string): string | null {
+    const raw = src[key];
+    if (raw === undefined || raw === null) {
+      return null;
+    }
+    if (typeof raw !== 'string' || !pattern.test(raw)) {
+      this.problems.push(`${key}: expected ${what}, got ${JSON.stringify(raw)}`);
+      return null;
+    }
+    return raw;
+  }
+
+  int(src: ConfigLayer, key: string, def: number, min: number, max: number): number {
+    return this.intValue(key, src[key], def, min, max) ?? def;
+  }
+
+  intValue(key: string, raw: unknown, def: number, min: number, max: number): number | null {
+    if (raw === undefined) {
+      return def;
+    }
+    const n = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+      return null;
+    }
+    return n;
+  }
+
+  oneOf<T extends string>(src: ConfigLayer, key: string, def: T, allowed: readonly T[]): T {
+    const raw = src[key];
+    if (raw === undefined) {
+      return def;
+    }
+    if (typeof raw !== 'string' || !(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${key}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+      return def;
+    }
+    return raw as T;
+  }
+
+  capacity(raw: unknown): StreamCapacity {
+    const d = DEFAULT_STREAM_CAPACITY;
+    if (raw === undefined) {
+      return d;
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      this.problems.push('streamCapacity: expected an object');
+      return d;
+    }
+    const src = raw as ConfigLayer;
+    for (const k of Object.keys(src)) {
+      if (!CAPACITY_KEYS.has(k)) {
+        this.problems.push(`streamCapacity: unknown setting "${k}"`);
+      }
+    }
+    const int = (k: keyof StreamCapacity, def: number, min: number, max: number): number =>
+      this.intValue(`streamCapacity.${k}`, src[k], def, min, max) ?? def;
+    const budget = src['storageBudgetBytes'];
+    return {
+      ingestBytesPerSecond: int('ingestBytesPerSecond', d.ingestBytesPerSecond, 1024, 10_000_000_000),
+      fragmentsPerSecond: int('fragmentsPerSecond', d.fragmentsPerSecond, 1, 10_000),
+      putMediaConnections: int('putMediaConnections', d.putMediaConnections, 1, 10_000),
+      maxFragmentBytes: int('maxFragmentBytes', d.maxFragmentBytes, 1024, 1024 * 1024 * 1024),
+      maxFragmentDurationMs: int('maxFragmentDurationMs', d.maxFragmentDurationMs, 100, 3_600_000),
+      storageBudgetBytes:
+        budget === undefined || budget === null ? null : this.intValue('streamCapacity.storageBudgetBytes', budget, 0, 1, Number.MAX_SAFE_INTEGER),
+    };
+  }
+}
+
+function deepFreeze<T>(obj: T): Readonly<T> {
+  if (typeof obj === 'object' && obj !== null) {
+    for (const v of Object.values(obj)) {
+      deepFreeze(v);
+    }
+    Object.freeze(obj);
+  }
+  return obj;
+}

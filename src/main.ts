@@ -1,0 +1,98 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, DEFAULT_PORT, type Config } from './conf/config.js';
+import { envLayer, fileLayer, resolveConfig, type ConfigLayer } from './conf/load-config.js';
+import { startOpenKvs } from './server.js';
+
+// Composition root for the command line: the only file that reads process.env and argv.
+
+const USAGE = `usage: openkvs serve [options]
+
+  --port N            port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)      env OPENKVS_PORT
+  --host ADDR         address to bind (default 127.0.0.1)                       env OPENKVS_HOST
+  --data-dir DIR      where metadata and media live (default ./data)            env OPENKVS_DATA_DIR
+  --region R          region in ARNs and accepted in signatures (default us-east-1)  env OPENKVS_REGION
+  --config FILE       JSON config file (any setting from the README table)
+  --auth on|off       SigV4 enforcement (default on; off is for throwaway local use) env OPENKVS_AUTH
+  --log-level L       debug|info|warn|error|silent (default info)               env OPENKVS_LOG_LEVEL
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`openkvs: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  let config: Readonly<Config>;
+  try {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        region: { type: 'string' },
+        config: { type: 'string' },
+        auth: { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+      strict: true,
+    });
+    const flags: ConfigLayer = {};
+    const map: Record<string, string> = { port: 'port', host: 'host', 'data-dir': 'dataDir', region: 'region', auth: 'auth', 'log-level': 'logLevel' };
+    for (const [flag, key] of Object.entries(map)) {
+      const v = values[flag as keyof typeof values];
+      if (v !== undefined) {
+        flags[key] = v;
+      }
+    }
+    const file = values.config ?? process.env['OPENKVS_CONFIG'];
+    config = resolveConfig(file !== undefined ? fileLayer(file) : {}, envLayer(process.env), flags);
+  } catch (err) {
+    process.stderr.write(`openkvs: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
+    return 2;
+  }
+
+  const server = await startOpenKvs(config);
+  const c = server.credentials;
+  if (server.credentialsGenerated) {
+    process.stdout.write(
+      [
+        '',
+        'openkvs generated root credentials (shown only this once; stored with mode 0600 in ' + server.credentialsPath + '):',
+        `  export AWS_ACCESS_KEY_ID=${c.accessKeyId}`,
+        `  export AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`,
+        `  export AWS_DEFAULT_REGION=${config.region}`,
+        `  aws --endpoint-url ${server.url} kinesisvideo list-streams`,
+        'Set OPENKVS_ACCESS_KEY_ID / OPENKVS_SECRET_ACCESS_KEY to choose your own instead.',
+        '',
+      ].join('\n') + '\n',
+    );
+  } else if (server.credentialsPath !== null) {
+    process.stdout.write(`openkvs: root credentials are in ${server.credentialsPath} (access key ${c.accessKeyId})\n`);
+  }
+  process.stdout.write(`openkvs: serving ${server.url}\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.stdout.write(`openkvs: ${signal} received, shutting down\n`);
+      void server.close().then(resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`openkvs: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

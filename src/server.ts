@@ -1,0 +1,101 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './api/app.js';
+import type { OperationTable } from './api/operation.js';
+import { streamConfigOperations } from './api/operations/stream-configs.js';
+import { streamOperations } from './api/operations/streams.js';
+import { tagOperations } from './api/operations/tags.js';
+import { unsupportedOperations } from './api/operations/unsupported.js';
+import { loadOrCreateRootCredentials, type Credentials } from './auth/credentials.js';
+import { SigV4Verifier } from './auth/sigv4-verifier.js';
+import type { Config } from './conf/config.js';
+import { StreamRegistry } from './core/stream-registry.js';
+import { openDatabase, type Db } from './store/database.js';
+import { systemClock, type Clock } from './util/clock.js';
+import { createLogger, type Logger } from './util/logger.js';
+
+export type StartOptions = {
+  clock?: Clock;
+  logger?: Logger;
+  /** How long shutdown waits for in-flight requests before cutting connections. */
+  shutdownGraceMs?: number;
+};
+
+export type RunningServer = {
+  /** Base URL clients use (http://host:port). */
+  url: string;
+  port: number;
+  credentials: Credentials;
+  credentialsGenerated: boolean;
+  credentialsPath: string | null;
+  registry: StreamRegistry;
+  close(): Promise<void>;
+};
+
+/** Composition root: build every component from the validated config and start listening. */
+export async function startOpenKvs(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const db: Db = openDatabase(config.dataDir);
+  const configured = config.accessKeyId !== null && config.secretAccessKey !== null ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } : null;
+  const creds = loadOrCreateRootCredentials(config.dataDir, configured);
+  const registry = new StreamRegistry(db, { region: config.region, accountId: config.accountId, clock });
+
+  let verifier: SigV4Verifier | null = null;
+  if (config.auth === 'on') {
+    verifier = new SigV4Verifier((id) => (id === creds.credentials.accessKeyId ? creds.credentials : undefined), () => clock.now());
+  } else {
+    logger.warn('AUTH IS OFF: every request is accepted without a signature. Use only for throwaway local testing.');
+  }
+
+  const served: OperationTable = {
+    ...streamOperations({ registry, defaultCapacity: () => config.streamCapacity, region: config.region }),
+    ...tagOperations({ registry, resourceExists: (arn) => registry.find({ arn }) !== undefined }),
+    ...streamConfigOperations(registry, config.region),
+  };
+  const operations: OperationTable = { ...served, ...unsupportedOperations(new Set(Object.keys(served))) };
+
+  let ready = false;
+  const app = createApp({ logger, verifier, operations, streamingRoutes: {}, publicUrl: config.publicUrl, isReady: () => ready });
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  ready = true;
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  logger.info('listening', { url, dataDir: config.dataDir, region: config.region, auth: config.auth });
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      ready = false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 5000);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      db.close();
+      logger.info('stopped');
+    })();
+    return closing;
+  };
+
+  return {
+    url,
+    port,
+    credentials: creds.credentials,
+    credentialsGenerated: creds.generated,
+    credentialsPath: creds.path,
+    registry,
+    close,
+  };
+}
