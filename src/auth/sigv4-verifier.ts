@@ -70,7 +70,12 @@ export class SigV4Verifier {
     // UNSIGNED-PAYLOAD clients), else the body's hash, else — for streaming bodies — the empty-string hash
     // that the KVS producer SDKs sign PutMedia with.
     const declared = header(req.headers, 'x-amz-content-sha256');
-    const payloadHash = declared ?? (req.body === null ? EMPTY_SHA256 : createHash('sha256').update(req.body).digest('hex'));
+    const bodyHash = req.body === null ? null : createHash('sha256').update(req.body).digest('hex');
+    if (declared !== undefined && bodyHash !== null && /^[0-9a-f]{64}$/i.test(declared) && declared.toLowerCase() !== bodyHash) {
+      // The declared hash is signed, so a body swapped after signing is only caught by re-hashing it.
+      throw new KvsError('InvalidSignatureException', 'The provided x-amz-content-sha256 header does not match what was computed.');
+    }
+    const payloadHash = declared ?? bodyHash ?? EMPTY_SHA256;
     headers['x-amz-content-sha256'] = payloadHash;
     const unsignable = signedNames.includes('x-amz-content-sha256') ? new Set<string>() : new Set(['x-amz-content-sha256']);
     const signer = new SignatureV4({
