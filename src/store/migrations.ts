@@ -27,4 +27,40 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (resource_arn, key)
   );
   `,
+  // 2: fragment index, track-info versions and segment files of the embedded fragment store
+  `
+  CREATE TABLE track_infos (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream_id INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    timecode_scale_ns INTEGER NOT NULL,
+    tracks_json TEXT NOT NULL,
+    header BLOB NOT NULL,
+    UNIQUE (stream_id, hash)
+  );
+  CREATE TABLE segments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream_id INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL
+  );
+  CREATE INDEX segments_stream ON segments (stream_id);
+  CREATE TABLE fragments (
+    stream_id INTEGER NOT NULL,
+    fragment_number TEXT NOT NULL,
+    producer_ts_ms INTEGER NOT NULL,
+    server_ts_ms INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    timecode INTEGER NOT NULL,
+    segment_id INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    tags_size INTEGER NOT NULL,
+    track_info_id INTEGER NOT NULL,
+    PRIMARY KEY (stream_id, fragment_number)
+  ) WITHOUT ROWID;
+  CREATE INDEX fragments_server_ts ON fragments (stream_id, server_ts_ms);
+  CREATE INDEX fragments_producer_ts ON fragments (stream_id, producer_ts_ms);
+  CREATE INDEX fragments_segment ON fragments (segment_id);
+  `,
 ];
+

@@ -1,0 +1,315 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, promises as fsp, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ParsedHeader } from '../../media/parse-events.js';
+import type { TrackInfo } from '../../media/track.js';
+import type { Clock } from '../../util/clock.js';
+import type { Db } from '../database.js';
+import type { FragmentQuery, FragmentRecord, FragmentStore, NewFragment, StoredTrackInfo } from '../fragment-store.js';
+import { GroupCommitter } from './group-committer.js';
+import { SEGMENT_MAX_AGE_MS, SEGMENT_MAX_BYTES, appendToSegment, segmentPath, streamDir, type OpenSegment } from './segment-writer.js';
+
+type FragmentRow = {
+  stream_id: number;
+  fragment_number: string;
+  producer_ts_ms: number;
+  server_ts_ms: number;
+  duration_ms: number;
+  timecode: number;
+  segment_id: number;
+  offset: number;
+  size: number;
+  tags_size: number;
+  track_info_id: number;
+};
+
+const toRecord = (r: FragmentRow): FragmentRecord => ({
+  streamId: r.stream_id,
+  fragmentNumber: r.fragment_number,
+  producerTimestampMs: r.producer_ts_ms,
+  serverTimestampMs: r.server_ts_ms,
+  durationMs: r.duration_ms,
+  timecode: r.timecode,
+  size: r.size,
+  tagsSize: r.tags_size,
+  trackInfoId: r.track_info_id,
+});
+
+/**
+ * Embedded fragment store: per-stream append-only segment files under <dataDir>/streams/<id>/ plus the index in
+ * SQLite. A fragment becomes visible (and PERSISTED) only after its bytes were fdatasync'd and its index row
+ * committed; the GroupCommitter batches both across all streams so concurrent uploads share fsyncs.
+ */
+export class EmbeddedFragmentStore implements FragmentStore {
+  readonly #db: Db;
+  readonly #dataDir: string;
+  readonly #clock: Clock;
+  readonly #open = new Map<number, OpenSegment>();
+  readonly #lastNumber = new Map<number, bigint>();
+  readonly #committer: GroupCommitter<FragmentRow>;
+  #closed = false;
+
+  constructor(db: Db, dataDir: string, clock: Clock) {
+    this.#db = db;
+    this.#dataDir = dataDir;
+    this.#clock = clock;
+    const insert = db.prepare(
+      `INSERT INTO fragments (stream_id, fragment_number, producer_ts_ms, server_ts_ms, duration_ms, timecode, segment_id, offset, size, tags_size, track_info_id)
+       VALUES (@stream_id, @fragment_number, @producer_ts_ms, @server_ts_ms, @duration_ms, @timecode, @segment_id, @offset, @size, @tags_size, @track_info_id)`,
+    );
+    this.#committer = new GroupCommitter((rows: FragmentRow[]) => {
+      db.transaction(() => {
+        for (const r of rows) {
+          insert.run(r);
+        }
+      })();
+    });
+    this.#recover();
+  }
+
+  saveTrackInfo(streamId: number, header: ParsedHeader): number {
+    const hash = createHash('sha256').update(header.bytes).digest('hex');
+    const found = this.#db.prepare('SELECT id FROM track_infos WHERE stream_id = ? AND hash = ?').get(streamId, hash) as { id: number } | undefined;
+    if (found !== undefined) {
+      return found.id;
+    }
+    const tracks = header.tracks.map((t) => ({ ...t, uid: t.uid?.toString(), codecPrivate: t.codecPrivate ? Buffer.from(t.codecPrivate).toString('base64') : undefined }));
+    const res = this.#db
+      .prepare('INSERT INTO track_infos (stream_id, hash, timecode_scale_ns, tracks_json, header) VALUES (?, ?, ?, ?, ?)')
+      .run(streamId, hash, header.timecodeScaleNs, JSON.stringify(tracks), Buffer.from(header.bytes));
+    return Number(res.lastInsertRowid);
+  }
+
+  trackInfo(id: number): StoredTrackInfo | undefined {
+    const row = this.#db.prepare('SELECT * FROM track_infos WHERE id = ?').get(id) as
+      | { id: number; timecode_scale_ns: number; tracks_json: string; header: Buffer }
+      | undefined;
+    if (row === undefined) {
+      return undefined;
+    }
+    const tracks = (JSON.parse(row.tracks_json) as (Omit<TrackInfo, 'uid' | 'codecPrivate'> & { uid?: string; codecPrivate?: string })[]).map((t) => ({
+      ...t,
+      uid: t.uid === undefined ? undefined : BigInt(t.uid),
+      codecPrivate: t.codecPrivate === undefined ? undefined : new Uint8Array(Buffer.from(t.codecPrivate, 'base64')),
+    }));
+    return { id: row.id, timecodeScaleNs: row.timecode_scale_ns, tracks, header: new Uint8Array(row.header) };
+  }
+
+  nextFragmentNumber(streamId: number, serverMs: number): string {
+    let last = this.#lastNumber.get(streamId);
+    if (last === undefined) {
+      const row = this.#db.prepare('SELECT MAX(fragment_number) AS n FROM fragments WHERE stream_id = ?').get(streamId) as { n: string | null };
+      last = row.n === null ? 0n : BigInt(row.n);
+    }
+    // serverMs × 10^6 keeps numbers a fixed 19 digits for centuries, so TEXT order equals numeric order.
+    const candidate = BigInt(Math.floor(serverMs)) * 1_000_000n;
+    const next = candidate > last ? candidate : last + 1n;
+    this.#lastNumber.set(streamId, next);
+    return next.toString();
+  }
+
+  async append(f: NewFragment): Promise<FragmentRecord> {
+    if (this.#closed) {
+      throw new Error('fragment store is closed');
+    }
+    const seg = await this.#segmentFor(f.streamId);
+    seg.inFlight++;
+    try {
+      const parts = f.tagsBytes !== null && f.tagsBytes.length > 0 ? [f.tagsBytes, f.clusterBytes] : [f.clusterBytes];
+      const tagsSize = f.tagsBytes?.length ?? 0;
+      const size = tagsSize + f.clusterBytes.length;
+      const offset = await appendToSegment(seg, parts);
+      const row: FragmentRow = {
+        stream_id: f.streamId,
+        fragment_number: f.fragmentNumber,
+        producer_ts_ms: Math.round(f.producerTimestampMs),
+        server_ts_ms: Math.round(f.serverTimestampMs),
+        duration_ms: Math.round(f.durationMs),
+        timecode: f.timecode,
+        segment_id: seg.id,
+        offset,
+        size,
+        tags_size: tagsSize,
+        track_info_id: f.trackInfoId,
+      };
+      await this.#committer.commit(seg.fd, row);
+      return toRecord(row);
+    } finally {
+      seg.inFlight--;
+      if (seg.retired && seg.inFlight === 0) {
+        await seg.fd.close().catch(() => undefined);
+      }
+    }
+  }
+
+  list(q: FragmentQuery): FragmentRecord[] {
+    const col = q.timestampKind === 'producer' ? 'producer_ts_ms' : 'server_ts_ms';
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM fragments WHERE stream_id = @streamId AND server_ts_ms >= @notBefore
+           AND (@from IS NULL OR ${col} >= @from) AND (@to IS NULL OR ${col} <= @to)
+           AND (@after IS NULL OR fragment_number > @after)
+         ORDER BY ${q.timestampKind === 'producer' ? 'producer_ts_ms, fragment_number' : 'fragment_number'} LIMIT @limit`,
+      )
+      .all({
+        streamId: q.streamId,
+        notBefore: q.notBeforeServerMs,
+        from: q.fromMs ?? null,
+        to: q.toMs ?? null,
+        after: q.afterFragmentNumber ?? null,
+        limit: q.limit ?? -1,
+      }) as FragmentRow[];
+    return rows.map(toRecord);
+  }
+
+  get(streamId: number, fragmentNumber: string): FragmentRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM fragments WHERE stream_id = ? AND fragment_number = ?').get(streamId, fragmentNumber) as FragmentRow | undefined;
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  async readBytes(f: FragmentRecord): Promise<Uint8Array> {
+    const row = this.#db.prepare('SELECT segment_id, offset, size FROM fragments WHERE stream_id = ? AND fragment_number = ?').get(f.streamId, f.fragmentNumber) as
+      | { segment_id: number; offset: number; size: number }
+      | undefined;
+    if (row === undefined) {
+      throw new Error(`fragment ${f.fragmentNumber} is gone`);
+    }
+    const fh = await fsp.open(segmentPath(this.#dataDir, f.streamId, row.segment_id), 'r');
+    try {
+      const buf = Buffer.allocUnsafe(row.size);
+      const { bytesRead } = await fh.read(buf, 0, row.size, row.offset);
+      if (bytesRead !== row.size) {
+        throw new Error(`fragment ${f.fragmentNumber}: segment file is shorter than its index entry`);
+      }
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  expire(streamId: number, cutoffServerMs: number): number {
+    return this.#db.prepare('DELETE FROM fragments WHERE stream_id = ? AND server_ts_ms < ?').run(streamId, cutoffServerMs).changes;
+  }
+
+  dropStream(streamId: number): void {
+    this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM fragments WHERE stream_id = ?').run(streamId);
+      this.#db.prepare('DELETE FROM track_infos WHERE stream_id = ?').run(streamId);
+    })();
+    this.#lastNumber.delete(streamId);
+    const seg = this.#open.get(streamId);
+    if (seg !== undefined) {
+      this.#retire(streamId, seg);
+    }
+  }
+
+  async reclaim(): Promise<{ segmentsDeleted: number; bytesFreed: number }> {
+    const orphans = this.#db
+      .prepare('SELECT s.id, s.stream_id FROM segments s WHERE NOT EXISTS (SELECT 1 FROM fragments f WHERE f.segment_id = s.id)')
+      .all() as { id: number; stream_id: number }[];
+    let segmentsDeleted = 0;
+    let bytesFreed = 0;
+    for (const o of orphans) {
+      const open = this.#open.get(o.stream_id);
+      if (open?.id === o.id && open.inFlight > 0) {
+        continue; // an append to it is still being committed
+      }
+      if (open?.id === o.id) {
+        this.#retire(o.stream_id, open);
+      }
+      const path = segmentPath(this.#dataDir, o.stream_id, o.id);
+      try {
+        bytesFreed += statSync(path).size;
+        await fsp.unlink(path);
+      } catch {
+        // already gone (e.g. the stream directory was removed)
+      }
+      this.#db.prepare('DELETE FROM segments WHERE id = ?').run(o.id);
+      segmentsDeleted++;
+    }
+    return { segmentsDeleted, bytesFreed };
+  }
+
+  storedBytes(streamId: number): number {
+    const row = this.#db.prepare('SELECT COALESCE(SUM(size), 0) AS n FROM fragments WHERE stream_id = ?').get(streamId) as { n: number };
+    return row.n;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    await this.#committer.drain();
+    for (const seg of this.#open.values()) {
+      await seg.fd.close().catch(() => undefined);
+    }
+    this.#open.clear();
+  }
+
+  async #segmentFor(streamId: number): Promise<OpenSegment> {
+    const cur = this.#open.get(streamId);
+    const now = this.#clock.now();
+    if (cur !== undefined && cur.size < SEGMENT_MAX_BYTES && now - cur.createdMs < SEGMENT_MAX_AGE_MS) {
+      return cur;
+    }
+    if (cur !== undefined) {
+      this.#retire(streamId, cur);
+    }
+    mkdirSync(streamDir(this.#dataDir, streamId), { recursive: true });
+    const id = Number(this.#db.prepare('INSERT INTO segments (stream_id, created_ms) VALUES (?, ?)').run(streamId, now).lastInsertRowid);
+    const fd = await fsp.open(segmentPath(this.#dataDir, streamId, id), 'w');
+    // The new file's directory entry must be durable too, or a crash could lose a whole persisted segment.
+    const dir = await fsp.open(streamDir(this.#dataDir, streamId), 'r');
+    await dir.sync().finally(() => dir.close());
+    const seg: OpenSegment = { id, fd, size: 0, createdMs: now, inFlight: 0, retired: false };
+    this.#open.set(streamId, seg);
+    return seg;
+  }
+
+  #retire(streamId: number, seg: OpenSegment): void {
+    seg.retired = true;
+    if (this.#open.get(streamId) === seg) {
+      this.#open.delete(streamId);
+    }
+    if (seg.inFlight === 0) {
+      void seg.fd.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Crash recovery: a segment may end in bytes whose index rows never committed (torn tail). Truncate each
+   * segment to the end of its last indexed fragment, and delete files and rows that nothing refers to.
+   */
+  #recover(): void {
+    const root = join(this.#dataDir, 'streams');
+    const known = new Map<string, { id: number; end: number }>();
+    const rows = this.#db
+      .prepare('SELECT s.id, s.stream_id, COALESCE(MAX(f.offset + f.size), 0) AS end FROM segments s LEFT JOIN fragments f ON f.segment_id = s.id GROUP BY s.id')
+      .all() as { id: number; stream_id: number; end: number }[];
+    for (const r of rows) {
+      known.set(segmentPath(this.#dataDir, r.stream_id, r.id), { id: r.id, end: r.end });
+    }
+    let dirs: string[] = [];
+    try {
+      dirs = readdirSync(root);
+    } catch {
+      return;
+    }
+    for (const d of dirs) {
+      const dir = join(root, d);
+      for (const file of readdirSync(dir)) {
+        const path = join(dir, file);
+        const k = known.get(path);
+        if (k === undefined) {
+          rmSync(path, { force: true });
+          continue;
+        }
+        if (statSync(path).size > k.end) {
+          // truncate the torn tail; the bytes were never acknowledged as PERSISTED
+          truncateSync(path, k.end);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import type { ParsedHeader } from '../media/parse-events.js';
+import type { TrackSet } from '../media/track.js';
+
+// The fragment store seam: the embedded default (segment files + SQLite index) implements it now; an
+// object-storage + PostgreSQL backend is meant to implement the same interface later.
+
+export type FragmentRecord = {
+  streamId: number;
+  /** Decimal string, strictly increasing per stream. */
+  fragmentNumber: string;
+  producerTimestampMs: number;
+  serverTimestampMs: number;
+  durationMs: number;
+  /** Cluster Timecode as received. */
+  timecode: number;
+  /** Stored bytes: producer Tags that preceded the cluster, then the Cluster element. */
+  size: number;
+  tagsSize: number;
+  trackInfoId: number;
+};
+
+export type NewFragment = Omit<FragmentRecord, 'size' | 'tagsSize'> & {
+  tagsBytes: Uint8Array | null;
+  clusterBytes: Uint8Array;
+};
+
+export type StoredTrackInfo = TrackSet & { id: number; header: Uint8Array };
+
+export type FragmentQuery = {
+  streamId: number;
+  /** Fragments older than this (server time) are expired and never returned. */
+  notBeforeServerMs: number;
+  timestampKind?: 'server' | 'producer';
+  fromMs?: number;
+  toMs?: number;
+  afterFragmentNumber?: string;
+  limit?: number;
+};
+
+export interface FragmentStore {
+  /** Record a stream's header (tracks) once per distinct content; returns its id. */
+  saveTrackInfo(streamId: number, header: ParsedHeader): number;
+  trackInfo(id: number): StoredTrackInfo | undefined;
+  /** Next fragment number for the stream; strictly increasing even if the clock steps back. */
+  nextFragmentNumber(streamId: number, serverMs: number): string;
+  /** Resolves once bytes and index entry are durable (fsync'd): only then may PERSISTED be sent. */
+  append(fragment: NewFragment): Promise<FragmentRecord>;
+  list(query: FragmentQuery): FragmentRecord[];
+  get(streamId: number, fragmentNumber: string): FragmentRecord | undefined;
+  readBytes(fragment: FragmentRecord): Promise<Uint8Array>;
+  /** Drop index entries older than the cutoff at once; their bytes are reclaimed by reclaim(). */
+  expire(streamId: number, cutoffServerMs: number): number;
+  /** Remove every fragment of a stream (stream deleted). */
+  dropStream(streamId: number): void;
+  /** Delete storage no index entry refers to any more. */
+  reclaim(): Promise<{ segmentsDeleted: number; bytesFreed: number }>;
+  /** Bytes currently held for a stream (for the optional per-stream budget). */
+  storedBytes(streamId: number): number;
+  close(): Promise<void>;
+}
