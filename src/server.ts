@@ -10,7 +10,14 @@ import { loadOrCreateRootCredentials, type Credentials } from './auth/credential
 import { SigV4Verifier } from './auth/sigv4-verifier.js';
 import type { Config } from './conf/config.js';
 import { StreamRegistry } from './core/stream-registry.js';
+import { chooseParser } from './ingest/choose-parser.js';
+import { LimiterRegistry } from './ingest/limiter-registry.js';
+import { PutMediaService } from './ingest/put-media-route.js';
+import { RetentionSweeper } from './retention/retention-sweeper.js';
 import { openDatabase, type Db } from './store/database.js';
+import { EmbeddedFragmentStore } from './store/embedded/embedded-fragment-store.js';
+import type { FragmentStore } from './store/fragment-store.js';
+import { MemoryBuffer } from './store/memory-buffer.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
 
@@ -29,6 +36,9 @@ export type RunningServer = {
   credentialsGenerated: boolean;
   credentialsPath: string | null;
   registry: StreamRegistry;
+  store: FragmentStore;
+  buffer: MemoryBuffer;
+  retention: RetentionSweeper;
   close(): Promise<void>;
 };
 
@@ -41,6 +51,20 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const creds = loadOrCreateRootCredentials(config.dataDir, configured);
   const registry = new StreamRegistry(db, { region: config.region, accountId: config.accountId, clock });
 
+  const store = new EmbeddedFragmentStore(db, config.dataDir, clock);
+  const buffer = new MemoryBuffer();
+  const retention = new RetentionSweeper(registry, store, buffer, clock, logger.child('retention'));
+  const putMedia = new PutMediaService({
+    registry,
+    store,
+    buffer,
+    limiters: new LimiterRegistry(registry, config.putMediaCallsPerSecond, clock),
+    clock,
+    chooseParser,
+    idleTimeoutMs: config.putMediaIdleTimeoutSeconds * 1000,
+    log: logger.child('ingest'),
+  });
+
   let verifier: SigV4Verifier | null = null;
   if (config.auth === 'on') {
     verifier = new SigV4Verifier((id) => (id === creds.credentials.accessKeyId ? creds.credentials : undefined), () => clock.now());
@@ -49,14 +73,14 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   }
 
   const served: OperationTable = {
-    ...streamOperations({ registry, defaultCapacity: () => config.streamCapacity, region: config.region }),
+    ...streamOperations({ registry, defaultCapacity: () => config.streamCapacity, region: config.region, now: () => clock.now() }),
     ...tagOperations({ registry, resourceExists: (arn) => registry.find({ arn }) !== undefined }),
     ...streamConfigOperations(registry, config.region),
   };
   const operations: OperationTable = { ...served, ...unsupportedOperations(new Set(Object.keys(served))) };
 
   let ready = false;
-  const app = createApp({ logger, verifier, operations, streamingRoutes: {}, publicUrl: config.publicUrl, isReady: () => ready });
+  const app = createApp({ logger, verifier, operations, streamingRoutes: { '/putMedia': putMedia.route }, publicUrl: config.publicUrl, isReady: () => ready });
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -65,6 +89,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
       resolve();
     });
   });
+  retention.start();
   ready = true;
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -75,6 +100,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const close = (): Promise<void> => {
     closing ??= (async () => {
       ready = false;
+      await putMedia.closeAll();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 5000);
         server.close(() => {
@@ -83,6 +109,8 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
         });
         server.closeIdleConnections();
       });
+      await retention.close();
+      await store.close();
       db.close();
       logger.info('stopped');
     })();
@@ -96,6 +124,9 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     credentialsGenerated: creds.generated,
     credentialsPath: creds.path,
     registry,
+    store,
+    buffer,
+    retention,
     close,
   };
 }

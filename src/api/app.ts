@@ -9,7 +9,13 @@ import { readBody } from './read-body.js';
 import { sendError } from './send-error.js';
 
 /** A route that consumes the request body itself (PutMedia); auth has been checked before it runs. */
-export type StreamingRoute = (req: Request, res: Response, ctx: { requestId: string; caller: VerifiedCaller | null }) => Promise<void>;
+export type StreamingRoute = (req: Request, res: Response, ctx: { requestId: string; caller: VerifiedCaller | null; body: Buffer | null }) => Promise<void>;
+
+/**
+ * Streaming bodies are normally signed without a body hash (KVS producers sign SHA-256 of ""). Clients that do
+ * hash a fixed-length body (curl --aws-sigv4 --data-binary) are verified by reading the body first, up to this.
+ */
+export const MAX_PREREAD_SIGNED_BODY = 64 * 1024 * 1024;
 
 export type AppDeps = {
   logger: Logger;
@@ -44,8 +50,19 @@ export function createApp(deps: AppDeps): express.Express {
       const requestId = res.locals['requestId'] as string;
       const streaming = deps.streamingRoutes[req.path];
       if (streaming !== undefined) {
-        const caller = await authenticate(deps.verifier, req, null);
-        await streaming(req, res, { requestId, caller });
+        let body: Buffer | null = null;
+        let caller: VerifiedCaller | null;
+        try {
+          caller = await authenticate(deps.verifier, req, null);
+        } catch (err) {
+          const length = Number(req.headers['content-length'] ?? NaN);
+          if (!(err instanceof KvsError && err.errorName === 'InvalidSignatureException') || !(length <= MAX_PREREAD_SIGNED_BODY)) {
+            throw err;
+          }
+          body = await readBody(req, MAX_PREREAD_SIGNED_BODY);
+          caller = await authenticate(deps.verifier, req, body);
+        }
+        await streaming(req, res, { requestId, caller, body });
         return;
       }
       const body = await readBody(req);

@@ -85,6 +85,18 @@ export class Input {
     return v === undefined ? undefined : new Input(v, this.#name(key));
   }
 
+  /** An object member passed through unvalidated (its owner validates it). */
+  rawObject(key: string): Record<string, unknown> | undefined {
+    const v = this.#get(key, false);
+    if (v === undefined) {
+      return undefined;
+    }
+    if (typeof v !== 'object' || Array.isArray(v) || v === null) {
+      throw invalidArgument(`${this.#name(key)} must be an object.`);
+    }
+    return v as Record<string, unknown>;
+  }
+
   /** A JSON array of strings. */
   strList(key: string, rule: { required?: boolean; minItems?: number; maxItems?: number; item?: StrRule } = {}): string[] | undefined {
     const v = this.#get(key, rule.required);

@@ -31,9 +31,12 @@ export class StreamRegistry {
   readonly #onDeleted: StreamListener[] = [];
   readonly #onChanged: StreamListener[] = [];
 
+  readonly #byIdStmt: ReturnType<Db['prepare']>;
+
   constructor(db: Db, opts: StreamRegistryOptions) {
     this.#db = db;
     this.#opts = opts;
+    this.#byIdStmt = db.prepare('SELECT * FROM streams WHERE id = ?');
   }
 
   /** Called after a stream is deleted (ingest sessions and readers close, fragments are dropped). */
@@ -106,6 +109,11 @@ export class StreamRegistry {
       return this.#findByArn(ref.arn);
     }
     return ref.name !== undefined ? this.#findByName(ref.name) : undefined;
+  }
+
+  byId(id: number): StreamRecord | undefined {
+    const row = this.#byIdStmt.get(id) as StreamRow | undefined;
+    return row === undefined ? undefined : rowToRecord(row);
   }
 
   list(opts: { maxResults: number; afterName?: string | undefined; prefix?: string | undefined }): { streams: StreamRecord[]; more: boolean } {

@@ -2,7 +2,8 @@ import type { StreamCapacity } from '../../conf/config.js';
 import type { StreamRecord } from '../../core/stream-record.js';
 import type { StreamRegistry } from '../../core/stream-registry.js';
 import { invalidArgument } from '../../errors/codes.js';
-import { PATTERNS } from '../input.js';
+import { PATTERNS, type Input } from '../input.js';
+import { checkCapacityChange, mergeCapacity } from '../../core/capacity.js';
 import { epochSeconds, type OperationTable } from '../operation.js';
 import { ARN_RULE, STREAM_NAME_RULE, VERSION_RULE, streamRef } from './stream-ref.js';
 import { TAG_MAP_RULE } from './tags.js';
@@ -11,7 +12,15 @@ export type StreamsDeps = {
   registry: StreamRegistry;
   defaultCapacity: () => StreamCapacity;
   region: string;
+  now: () => number;
 };
+
+/** openkvs extension member on CreateStream/UpdateStream: {"Capacity": {"fragmentsPerSecond": 10, …}}. */
+function capacityMember(input: Input): Record<string, unknown> | undefined {
+  return input.rawObject(CAPACITY_MEMBER);
+}
+
+export const CAPACITY_MEMBER = 'Capacity';
 
 const DEVICE_RULE = { min: 1, max: 128, pattern: PATTERNS.name } as const;
 const MEDIA_TYPE_RULE = { min: 1, max: 128, pattern: PATTERNS.mediaType } as const;
@@ -38,6 +47,9 @@ export function streamInfo(s: StreamRecord, region: string): Record<string, unkn
     Status: s.status,
     CreationTime: epochSeconds(s.creationTimeMs),
     DataRetentionInHours: s.retentionHours,
+    // openkvs extensions (the SDKs ignore members they do not model)
+    Capacity: s.capacity,
+    CapacityChangesLast24h: s.capacityChanges.length,
   };
 }
 
@@ -54,7 +66,7 @@ export function streamOperations(deps: StreamsDeps): OperationTable {
         retentionHours: input.int('DataRetentionInHours', { min: 0 }) ?? 0,
         tags: input.strMap('Tags', TAG_MAP_RULE) ?? {},
         storageTier: storage?.enumOf('DefaultStorageTier', ['HOT', 'WARM'] as const, { required: true }) ?? 'HOT',
-        capacity: deps.defaultCapacity(),
+        capacity: capacityMember(input) === undefined ? deps.defaultCapacity() : mergeCapacity(deps.defaultCapacity(), capacityMember(input) ?? {}),
       });
       return { StreamARN: stream.arn };
     },
@@ -84,8 +96,20 @@ export function streamOperations(deps: StreamsDeps): OperationTable {
 
     '/updateStream': (input) => {
       const ref = streamRef(input);
-      const version = input.str('CurrentVersion', { ...VERSION_RULE, required: true });
-      registry.update(ref, version, { deviceName: input.str('DeviceName', DEVICE_RULE), mediaType: input.str('MediaType', MEDIA_TYPE_RULE) });
+      let version = input.str('CurrentVersion', { ...VERSION_RULE, required: true });
+      const deviceName = input.str('DeviceName', DEVICE_RULE);
+      const mediaType = input.str('MediaType', MEDIA_TYPE_RULE);
+      const capacity = capacityMember(input);
+      if (capacity !== undefined) {
+        const s = registry.resolve(ref);
+        const next = mergeCapacity(s.capacity, capacity);
+        registry.setCapacity(ref, version, next, checkCapacityChange(s.capacity, next, s.capacityChanges, deps.now()));
+        if (deviceName === undefined && mediaType === undefined) {
+          return {};
+        }
+        version = registry.resolve(ref).version;
+      }
+      registry.update(ref, version, { deviceName, mediaType });
       return {};
     },
 

@@ -45,6 +45,7 @@ export class EmbeddedFragmentStore implements FragmentStore {
   readonly #dataDir: string;
   readonly #clock: Clock;
   readonly #open = new Map<number, OpenSegment>();
+  readonly #opening = new Map<number, Promise<unknown>>();
   readonly #lastNumber = new Map<number, bigint>();
   readonly #committer: GroupCommitter<FragmentRow>;
   #closed = false;
@@ -247,7 +248,15 @@ export class EmbeddedFragmentStore implements FragmentStore {
     this.#open.clear();
   }
 
-  async #segmentFor(streamId: number): Promise<OpenSegment> {
+  #segmentFor(streamId: number): Promise<OpenSegment> {
+    // Serialised per stream: concurrent appends must share one new segment, not each open their own.
+    const prev = this.#opening.get(streamId) ?? Promise.resolve(undefined);
+    const next = prev.then(() => this.#currentOrNewSegment(streamId));
+    this.#opening.set(streamId, next.catch(() => undefined));
+    return next;
+  }
+
+  async #currentOrNewSegment(streamId: number): Promise<OpenSegment> {
     const cur = this.#open.get(streamId);
     const now = this.#clock.now();
     if (cur !== undefined && cur.size < SEGMENT_MAX_BYTES && now - cur.createdMs < SEGMENT_MAX_AGE_MS) {
