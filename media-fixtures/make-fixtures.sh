@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# --- mp4 ---
+# MP4 inputs for the PutMedia MP4 converter (src/ingest/mp4). 5 s testsrc 640x360 30 fps, 1 s GOP,
+# 440 Hz sine 48 kHz; bitexact flags and no metadata so reruns with the same ffmpeg give the same bytes.
+mkdir -p mp4
+MP4_V="-f lavfi -i testsrc=size=640x360:rate=30:duration=5"
+MP4_A="-f lavfi -i sine=frequency=440:sample_rate=48000:duration=5"
+MP4_X="-c:v libx264 -preset veryfast -profile:v baseline -pix_fmt yuv420p -g 30 -keyint_min 30 -sc_threshold 0 -bf 0"
+MP4_B="-fflags +bitexact -flags:v +bitexact -flags:a +bitexact -map_metadata -1"
+MP4_FRAG="-movflags frag_keyframe+empty_moov+default_base_moof"
+mp4_ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+# shellcheck disable=SC2086 # the option strings above are meant to split into words
+{
+  mp4_ff $MP4_V $MP4_X $MP4_B $MP4_FRAG mp4/h264-frag.mp4
+  mp4_ff $MP4_V $MP4_X $MP4_B -movflags +faststart mp4/h264-progressive-faststart.mp4
+  mp4_ff $MP4_V $MP4_X $MP4_B mp4/h264-progressive-moov-at-end.mp4
+  mp4_ff $MP4_V $MP4_A $MP4_X -c:a aac -b:a 64k -shortest $MP4_B $MP4_FRAG mp4/h264-aac-frag.mp4
+  mp4_ff $MP4_V $MP4_A $MP4_X -c:a aac -b:a 64k -shortest $MP4_B mp4/h264-aac-progressive.mp4
+  mp4_ff $MP4_V -c:v libx264 -preset veryfast -profile:v main -pix_fmt yuv420p -g 30 -keyint_min 30 -sc_threshold 0 -bf 2 \
+    $MP4_B mp4/h264-bframes-progressive.mp4
+  mp4_ff $MP4_V -c:v libx265 -preset veryfast -pix_fmt yuv420p \
+    -x265-params keyint=30:min-keyint=30:scenecut=0:bframes=0:log-level=error -tag:v hvc1 $MP4_B $MP4_FRAG mp4/hevc-frag.mp4
+  mp4_ff $MP4_A -c:a aac -b:a 64k $MP4_B mp4/aac-audio-only.mp4
+  mp4_ff $MP4_A -c:a libopus -b:a 32k $MP4_B -movflags +faststart mp4/opus-audio-only.mp4
+}
+# --- end mp4 ---
