@@ -27,3 +27,21 @@ mp4_ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
   mp4_ff $MP4_A -c:a libopus -b:a 32k $MP4_B -movflags +faststart mp4/opus-audio-only.mp4
 }
 # --- end mp4 ---
+
+# --- mkv ---
+# MKV inputs for PutMedia: one cluster per 1 s GOP (the cluster limits keep GOPs whole even when piped).
+mkdir -p mkv
+MKV_V="-f lavfi -i testsrc=size=640x360:rate=30:duration=5"
+MKV_A="-f lavfi -i sine=frequency=440:sample_rate=48000:duration=5"
+MKV_X="-c:v libx264 -preset veryfast -profile:v baseline -pix_fmt yuv420p -g 30 -keyint_min 30 -sc_threshold 0 -bf 0"
+MKV_C="-cluster_time_limit 1100 -cluster_size_limit 8000000"
+MKV_B="-fflags +bitexact -flags:v +bitexact -flags:a +bitexact -map_metadata -1"
+mkv_ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+# shellcheck disable=SC2086
+{
+  mkv_ff $MKV_V $MKV_X $MKV_C $MKV_B -f matroska mkv/h264-5s-1s-gop.mkv
+  mkv_ff $MKV_V $MKV_A $MKV_X -c:a libopus -b:a 32k -shortest $MKV_C $MKV_B -f matroska mkv/h264-opus-5s.mkv
+  # The same H.264 clip piped (unknown-size Segment and Clusters, as a live producer writes it).
+  mkv_ff $MKV_V $MKV_X $MKV_C $MKV_B -f matroska - > mkv/h264-5s-piped.mkv
+}
+# --- end mkv ---
