@@ -175,7 +175,9 @@ export class IngestSession {
       return;
     }
     const budget = capacity.storageBudgetBytes;
-    if (!this.#d.limiter.tryAdmit(size) || (budget !== null && stream.retentionHours > 0 && this.#d.store.storedBytes(stream.id) + size > budget)) {
+    const limiter = this.#d.limiter;
+    const overBudget = budget !== null && stream.retentionHours > 0 && this.#d.store.storedBytes(stream.id) + limiter.reservedBytes + size > budget;
+    if (overBudget || !limiter.tryAdmit(size)) {
       this.#fragmentError('CAPACITY_EXCEEDED', cur);
       return;
     }
@@ -203,7 +205,10 @@ export class IngestSession {
       this.#d.buffer.add(fragment);
       return;
     }
-    const stored = this.#d.store.append(fragment);
+    limiter.reservedBytes += size;
+    const stored = this.#d.store.append(fragment).finally(() => {
+      limiter.reservedBytes -= size;
+    });
     // Acks go out in fragment order even when a later fragment's commit finishes first.
     const previous = this.#lastAck;
     const p: Promise<void> = Promise.allSettled([stored, previous]).then(([res]) => {

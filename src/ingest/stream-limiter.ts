@@ -12,6 +12,8 @@ export class StreamLimiter {
   readonly #fragments: TokenBucket;
   readonly #bytes: TokenBucket;
   connections = 0;
+  /** Bytes admitted but not yet stored, so the storage budget also covers fragments still being written. */
+  reservedBytes = 0;
 
   constructor(capacity: StreamCapacity, callsPerSecond: number, clock: Clock) {
     this.#capacity = capacity;

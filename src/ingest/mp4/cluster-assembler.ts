@@ -126,7 +126,9 @@ export function buildFragment(group: BlockGroup, firstVideoTrack: number | undef
       max = Math.max(max, b.timecode);
     }
   }
-  const leading = blocks.find((b) => b.track === firstVideoTrack) ?? blocks[0];
+  // Same rule as the MKV parser: with a video track, only its first block counts (a cluster without
+  // video does not start with a keyframe); otherwise the first block does.
+  const leading = firstVideoTrack !== undefined ? blocks.find((b) => b.track === firstVideoTrack) : blocks[0];
   return {
     timecode: group.timecode,
     bytes: writeCluster(group.timecode, blocks),

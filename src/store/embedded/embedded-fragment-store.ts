@@ -47,6 +47,8 @@ export class EmbeddedFragmentStore implements FragmentStore {
   readonly #open = new Map<number, OpenSegment>();
   readonly #opening = new Map<number, Promise<unknown>>();
   readonly #lastNumber = new Map<number, bigint>();
+  /** Bytes indexed per stream, computed once and then kept up to date (the budget check runs per fragment). */
+  readonly #bytesByStream = new Map<number, number>();
   readonly #committer: GroupCommitter<FragmentRow>;
   #closed = false;
 
@@ -134,6 +136,10 @@ export class EmbeddedFragmentStore implements FragmentStore {
         track_info_id: f.trackInfoId,
       };
       await this.#committer.commit(seg.fd, row);
+      const known = this.#bytesByStream.get(f.streamId);
+      if (known !== undefined) {
+        this.#bytesByStream.set(f.streamId, known + size);
+      }
       return toRecord(row);
     } finally {
       seg.inFlight--;
@@ -189,6 +195,7 @@ export class EmbeddedFragmentStore implements FragmentStore {
   }
 
   expire(streamId: number, cutoffServerMs: number): number {
+    this.#bytesByStream.delete(streamId);
     return this.#db.prepare('DELETE FROM fragments WHERE stream_id = ? AND server_ts_ms < ?').run(streamId, cutoffServerMs).changes;
   }
 
@@ -198,6 +205,7 @@ export class EmbeddedFragmentStore implements FragmentStore {
       this.#db.prepare('DELETE FROM track_infos WHERE stream_id = ?').run(streamId);
     })();
     this.#lastNumber.delete(streamId);
+    this.#bytesByStream.delete(streamId);
     const seg = this.#open.get(streamId);
     if (seg !== undefined) {
       this.#retire(streamId, seg);
@@ -232,8 +240,12 @@ export class EmbeddedFragmentStore implements FragmentStore {
   }
 
   storedBytes(streamId: number): number {
-    const row = this.#db.prepare('SELECT COALESCE(SUM(size), 0) AS n FROM fragments WHERE stream_id = ?').get(streamId) as { n: number };
-    return row.n;
+    let n = this.#bytesByStream.get(streamId);
+    if (n === undefined) {
+      n = (this.#db.prepare('SELECT COALESCE(SUM(size), 0) AS n FROM fragments WHERE stream_id = ?').get(streamId) as { n: number }).n;
+      this.#bytesByStream.set(streamId, n);
+    }
+    return n;
   }
 
   async close(): Promise<void> {
