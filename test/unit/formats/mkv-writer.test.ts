@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { concatBytes } from '../../../src/formats/ebml/ebml-writer.js';
+import { MkvStreamParser, parseClusterBlocks } from '../../../src/formats/mkv/mkv-stream-parser.js';
 import { writeCluster, writeMkvHeader, writeTags } from '../../../src/formats/mkv/mkv-writer.js';
 import type { MkvWriteBlock } from '../../../src/formats/mkv/mkv-writer.js';
 import type { TrackSet } from '../../../src/media/track.js';
@@ -273,5 +274,77 @@ describe('written file accepted by ffmpeg', () => {
     const decode = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
     expect(decode.stderr).toBe('');
     expect(decode.status).toBe(0);
+  });
+});
+
+// What the writer produces must read back identically through the ingest's Matroska parser.
+describe('round trip through MkvStreamParser', () => {
+  const set: TrackSet = {
+    timecodeScaleNs: 1_000_000,
+    tracks: [
+      { number: 1, uid: 0xabcdef01n, kind: 'video', codecId: 'V_MPEG4/ISO/AVC', codecPrivate: bytes(1, 0x42, 0xc0, 0x1e), width: 640, height: 360 },
+      { number: 2, kind: 'audio', codecId: 'A_AAC', codecPrivate: bytes(0x11, 0x90), sampleRate: 48000, channels: 2, language: 'eng', name: 'a' },
+    ],
+  };
+  const clusters: { timecode: number; blocks: MkvWriteBlock[] }[] = [
+    {
+      timecode: 0,
+      blocks: [
+        { track: 1, timecode: 0, keyframe: true, data: bytes(0, 0, 0, 2, 0x65, 0x88) },
+        { track: 2, timecode: 0, keyframe: true, data: bytes(0x21, 0x10) },
+        { track: 1, timecode: 33, keyframe: false, data: bytes(0, 0, 0, 1, 0x41) },
+        { track: 2, timecode: 21, keyframe: true, data: bytes(0x21, 0x11) },
+      ],
+    },
+    {
+      // Far from the previous cluster and with a block before its own timecode (negative offset).
+      timecode: 1_700_000_000_000,
+      blocks: [
+        { track: 2, timecode: 1_700_000_000_000 - 5, keyframe: true, data: bytes(0x21, 0x12) },
+        { track: 1, timecode: 1_700_000_000_000 + 32767, keyframe: true, data: bytes(0, 0, 0, 1, 0x65) },
+      ],
+    },
+  ];
+  const tags = [
+    { name: 'AWS_KINESISVIDEO_FRAGMENT_NUMBER', value: '91343852333181432392682062607743920146264806734' },
+    { name: 'note', value: 'ünïcode' },
+  ];
+
+  it('header, clusters and tags come back as written', () => {
+    const header = writeMkvHeader(set, { title: 'round trip' });
+    const written = clusters.map((c) => writeCluster(c.timecode, c.blocks));
+    const tagBytes = writeTags(tags, { targetTypeValue: 50 });
+    const stream = concatBytes([header, written[0]!, tagBytes, written[1]!]);
+
+    const parser = new MkvStreamParser();
+    const events = [...parser.push(stream), ...parser.end()];
+    expect(events.map((e) => e.kind)).toEqual(['header', 'fragment-start', 'fragment', 'tags', 'fragment-start', 'fragment']);
+
+    const h = events[0];
+    expect(h?.kind === 'header' && h.header.timecodeScaleNs).toBe(1_000_000);
+    if (h?.kind === 'header') {
+      expect(h.header.tracks).toHaveLength(2);
+      set.tracks.forEach((t, i) => expect(h.header.tracks[i]).toMatchObject(t));
+    }
+
+    const frags = events.flatMap((e) => (e.kind === 'fragment' ? [e.fragment] : []));
+    frags.forEach((f, i) => {
+      const c = clusters[i]!;
+      expect(f.timecode).toBe(c.timecode);
+      expect(f.bytes).toEqual(written[i]);
+      expect(f.blockCount).toBe(c.blocks.length);
+      expect(f.minBlockTimecode).toBe(Math.min(...c.blocks.map((b) => b.timecode)));
+      expect(f.maxBlockTimecode).toBe(Math.max(...c.blocks.map((b) => b.timecode)));
+      expect(f.trackNumbers).toEqual([1, 2]);
+      expect(f.startsWithKeyframe).toBe(true);
+      const parsed = parseClusterBlocks(f.bytes);
+      expect(parsed.timecode).toBe(c.timecode);
+      expect(parsed.blocks.map((b) => ({ track: b.track, timecode: b.timecode, keyframe: b.keyframe, data: b.frames[0] }))).toEqual(c.blocks);
+      expect(parsed.blocks.every((b) => b.frames.length === 1 && !b.invisible && !b.discardable)).toBe(true);
+    });
+
+    const t = events.find((e) => e.kind === 'tags');
+    expect(t?.kind === 'tags' && t.tags).toEqual(tags);
+    expect(t?.kind === 'tags' && t.bytes).toEqual(tagBytes);
   });
 });
