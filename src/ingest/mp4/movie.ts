@@ -114,6 +114,8 @@ export function parseMovie(moov: Uint8Array, moovStart: number): Movie {
     }
     const info: TrackInfo = {
       number: tracks.length + 1,
+      // The MP4 track_ID is unique and non-zero, as a Matroska TrackUID must be.
+      ...(trackId > 0 ? { uid: BigInt(trackId) } : {}),
       kind: codec.kind,
       codecId: codec.codecId,
       ...(codec.codecPrivate ? { codecPrivate: codec.codecPrivate } : {}),

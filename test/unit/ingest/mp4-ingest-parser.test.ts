@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MkvStreamParser } from '../../../src/formats/mkv/mkv-stream-parser.js';
 import { Mp4IngestParser, looksLikeMp4 } from '../../../src/ingest/mp4/mp4-ingest-parser.js';
 import type { ParseEvent, ParsedFragment, ParsedHeader } from '../../../src/media/parse-events.js';
 
@@ -230,6 +231,16 @@ describe('Mp4IngestParser on real files', () => {
       it('gives identical events when fed in small random chunks', () => {
         expect(parseChunked(bytes, 1, 4096)).toEqual(events);
         expect(parseChunked(bytes, 2, 17)).toEqual(events);
+      });
+
+      it('reads back through the Matroska ingest parser as the same header and fragments', () => {
+        const mkv = new MkvStreamParser();
+        const stream = Buffer.concat([headerOf(events).bytes, ...fragmentsOf(events).map((f) => f.bytes)]);
+        const again = [...mkv.push(new Uint8Array(stream)), ...mkv.end()];
+        const { bytes: _h1, ...trackSet } = headerOf(events);
+        const { bytes: _h2, ...trackSetAgain } = headerOf(again);
+        expect(trackSetAgain).toEqual(trackSet);
+        expect(fragmentsOf(again)).toEqual(fragmentsOf(events));
       });
 
       it('matches ffprobe: codec private bytes, dimensions, sample rate, channels', () => {
