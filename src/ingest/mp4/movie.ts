@@ -3,9 +3,9 @@
 import { createFile, MP4BoxBuffer } from 'mp4box';
 import type { ISOFile } from 'mp4box';
 import { invalid } from '../../formats/errors.js';
+import type { TrackInfo } from '../../media/track.js';
 import { childBoxes, isAsciiFourcc } from './boxes.js';
 import type { ChildBox } from './boxes.js';
-import type { TrackInfo } from '../../media/track.js';
 import { codecConfigFor } from './codec-config.js';
 import type { LocatedBox, SampleEntryLike } from './codec-config.js';
 import type { TrackExtends } from './moof.js';
@@ -58,8 +58,9 @@ type AudioEntryView = { getSampleRate?: () => number; getChannelCount?: () => nu
  * sample offsets in the sample tables are absolute already.
  */
 export function parseMovie(moov: Uint8Array, moovStart: number): Movie {
-  // mp4box copies nothing: it must get a standalone ArrayBuffer tagged with its position in the
-  // "file" it parses. Handing it the moov alone as a file of its own keeps mdat data out of its hands.
+  // mp4box reads whole ArrayBuffers (ignoring view offsets) tagged with their position in the "file"
+  // it parses, so it gets a fresh buffer. Handing it the moov alone, as a file of its own, keeps the
+  // mdat out of its hands: the sample tables' offsets are absolute and need no data to be computed.
   const standalone = prunedMoov(moov, moovStart);
   const file: ISOFile = createFile();
   const errors: string[] = [];
@@ -80,7 +81,8 @@ export function parseMovie(moov: Uint8Array, moovStart: number): Movie {
   }
   const movieTimescale = moovBox.mvhd?.timescale || 1000;
   const trexById = new Map<number, TrackExtends>();
-  const mvex = moovBox.mvex as { trexs?: { track_id: number; default_sample_duration: number; default_sample_size: number; default_sample_flags: number }[] } | undefined;
+  type TrexView = { track_id: number; default_sample_duration: number; default_sample_size: number; default_sample_flags: number };
+  const mvex = moovBox.mvex as { trexs?: TrexView[] } | undefined;
   for (const t of mvex?.trexs ?? []) {
     trexById.set(t.track_id, {
       defaultDuration: t.default_sample_duration,

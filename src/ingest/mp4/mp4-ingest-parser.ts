@@ -44,7 +44,7 @@ const PROBE_TYPES: ReadonlySet<string> = new Set(['ftyp', 'styp', 'moov', 'moof'
 
 /**
  * Probe for the ingest's container sniffing: the stream opens with an ftyp/styp/moov/moof box of a
- * plausible size. Needs at least 8 bytes (16 for ftyp/styp).
+ * plausible size. Needs at least 8 bytes; from 12 on, an ftyp/styp major brand must be ASCII too.
  */
 export function looksLikeMp4(head: Uint8Array): boolean {
   if (head.length < 8) {
@@ -73,6 +73,10 @@ type ProgressivePlan = {
   next: number;
 };
 
+/**
+ * Incremental MP4 → Matroska converter. Errors are ParseErrors and sticky: once a call has thrown, every
+ * later call throws the same error, and the events of the call that threw are lost with it.
+ */
 export class Mp4IngestParser implements IngestParser {
   private readonly maxBufferedBytes: number;
   private readonly maxFragmentBytes: number;
