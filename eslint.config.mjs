@@ -14,9 +14,19 @@ export default tseslint.config(
     },
   },
   {
+    // src/formats is a dependency-free library: no Node built-ins, packages or app folders; src/media types only.
     files: ['src/formats/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'express', '../../*/**', '!../../formats/**'], message: 'src/formats is dependency-free: no Node built-ins or app folders.' }] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'express', 'better-sqlite3', 'mp4box', '@*/*'], message: 'src/formats imports nothing outside src/formats.' },
+            { regex: '^\\.\\./(\\.\\./)*(api|auth|conf|core|errors|ingest|retention|store|util)(/|$)', message: 'src/formats imports nothing outside src/formats.' },
+            { regex: '/media/', allowTypeImports: true, message: 'src/formats may use src/media types only.' },
+          ],
+        },
+      ],
     },
   },
   {

@@ -1,8 +1,6 @@
 // Matroska muxing of the pieces openkvs stores and serves: the stream header, clusters and level-1 tags.
 // Type-only imports of the shared media model are erased at compile time, so formats stays dependency-free.
-// eslint-disable-next-line no-restricted-imports
 import type { SimpleTag } from '../../media/parse-events.js';
-// eslint-disable-next-line no-restricted-imports
 import type { TrackInfo, TrackKind, TrackSet } from '../../media/track.js';
 import {
   concatBytes,

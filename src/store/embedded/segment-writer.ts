@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import type { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 
 /** Segments roll at this size so retention can reclaim disk in small steps. */
