@@ -32,6 +32,7 @@ export class StreamRegistry {
   readonly #onChanged: StreamListener[] = [];
 
   readonly #byIdStmt: ReturnType<Db['prepare']>;
+  readonly #cache = new Map<number, StreamRecord>();
 
   constructor(db: Db, opts: StreamRegistryOptions) {
     this.#db = db;
@@ -111,9 +112,19 @@ export class StreamRegistry {
     return ref.name !== undefined ? this.#findByName(ref.name) : undefined;
   }
 
+  /** Cached: ingest asks for its stream on every fragment; changes and deletion evict the entry. */
   byId(id: number): StreamRecord | undefined {
+    const cached = this.#cache.get(id);
+    if (cached !== undefined) {
+      return cached;
+    }
     const row = this.#byIdStmt.get(id) as StreamRow | undefined;
-    return row === undefined ? undefined : rowToRecord(row);
+    if (row === undefined) {
+      return undefined;
+    }
+    const rec = rowToRecord(row);
+    this.#cache.set(id, rec);
+    return rec;
   }
 
   list(opts: { maxResults: number; afterName?: string | undefined; prefix?: string | undefined }): { streams: StreamRecord[]; more: boolean } {
@@ -141,6 +152,7 @@ export class StreamRegistry {
       this.#db.prepare('DELETE FROM streams WHERE id = ?').run(stream.id);
       this.#db.prepare('DELETE FROM tags WHERE resource_arn = ?').run(stream.arn);
     })();
+    this.#cache.delete(stream.id);
     for (const l of this.#onDeleted) {
       l(stream);
     }
@@ -247,6 +259,7 @@ export class StreamRegistry {
   }
 
   #emitChanged(stream: StreamRecord): void {
+    this.#cache.delete(stream.id);
     for (const l of this.#onChanged) {
       l(stream);
     }
