@@ -330,6 +330,10 @@ export class MkvStreamParser implements IngestParser {
       return true;
     }
     if ((id === EbmlId.Void || id === EbmlId.CRC32) && this.topState !== 'expect-ebml' && !h.unknownSize) {
+      // Capped like level-1 elements: an enormous top-level Void would otherwise swallow the rest of a stream.
+      if (dataStart - start + h.size > this.maxElementBytes) {
+        throw tooLarge(start, `${elementName(id)} of ${dataStart - start + h.size} bytes exceeds maxElementBytes (${this.maxElementBytes})`);
+      }
       this.pos = dataStart;
       this.skip = h.size;
       return true;
@@ -634,7 +638,8 @@ export class MkvStreamParser implements IngestParser {
   private finish(): void {
     if (this.skip > 0 || this.available > 0) {
       const what = this.top().kind === Kind.Top ? 'an element' : `an element in ${elementName(this.top().id)}`;
-      throw invalid(this.pos, `the stream ends inside ${what}`);
+      const detail = this.skip > 0 ? `${this.skip} bytes short` : `only ${this.available} bytes of it arrived`;
+      throw invalid(this.pos, `the stream ends inside ${what} (${detail})`);
     }
     for (let frame = this.top(); frame.kind !== Kind.Top; frame = this.top()) {
       if (!frame.unknownSize && this.pos < frame.limit) {

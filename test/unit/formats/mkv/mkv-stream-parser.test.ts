@@ -382,6 +382,9 @@ describe('MkvStreamParser: invalid streams', () => {
     expect(rejects(hugeTracks, { maxHeaderBytes: 4000 }).code).toBe('TOO_LARGE');
     const hugeCues = bytes(ebmlHeader(), elUnknown(ID.Segment, [el(ID.Cues, new Array<number>(5000).fill(0xec))]));
     expect(rejects(hugeCues, { maxElementBytes: 4000 }).code).toBe('TOO_LARGE');
+    // A top-level Void of 2^40 bytes would otherwise swallow everything after the EBML header.
+    const hugeVoid = bytes(ebmlHeader(), [0xec, 0x01, 0, 0, 0x01, 0, 0, 0, 0, 0]);
+    expect(rejects(hugeVoid).code).toBe('TOO_LARGE');
     const hugeTags = bytes(ebmlHeader(), elUnknown(ID.Segment, [tagsElement([['k', 'v'.repeat(5000)]])]));
     expect(rejects(hugeTags, { maxElementBytes: 4000 }).code).toBe('TOO_LARGE');
     // Held-back clusters count against the header budget.
