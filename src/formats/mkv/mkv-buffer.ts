@@ -11,6 +11,8 @@ export class StreamBuffer {
   private base = 0;
   /** Number of valid bytes in buf. */
   private len = 0;
+  /** Largest number of bytes retained at once since the last reallocation or compaction. */
+  private peak = 0;
 
   /** Absolute offset one past the last received byte. */
   get end(): number {
@@ -27,6 +29,11 @@ export class StreamBuffer {
     return this.base;
   }
 
+  /** Bytes allocated. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   /** Copies `chunk` in; bytes before `keepFrom` (an absolute offset ≤ end) may be dropped to make room. */
   append(chunk: Uint8Array, keepFrom: number): void {
     if (this.len + chunk.length > this.buf.length) {
@@ -34,6 +41,7 @@ export class StreamBuffer {
     }
     this.buf.set(chunk, this.len);
     this.len += chunk.length;
+    this.peak = Math.max(this.peak, this.base + this.len - keepFrom);
   }
 
   /** A fresh copy of the absolute range [from, to). */
@@ -59,10 +67,12 @@ export class StreamBuffer {
     } else if (live > cap / 2) {
       // Moving a large live region to gain little room would repeat on every append; grow instead.
       newCap = cap * 2;
-    } else if (cap > INITIAL_CAPACITY && need * 8 < cap) {
-      // After a burst (one huge cluster) give the memory back rather than holding it per session.
-      newCap = Math.max(INITIAL_CAPACITY, need * 2);
+    } else if (cap > INITIAL_CAPACITY && Math.max(need, this.peak) * 8 < cap) {
+      // After a burst (one huge cluster) give the memory back rather than holding it per session. The
+      // peak keeps the buffer from shrinking between ordinary clusters, which would only regrow it.
+      newCap = Math.max(INITIAL_CAPACITY, Math.max(need, this.peak) * 4);
     }
+    this.peak = need;
     if (newCap !== cap) {
       const next = new Uint8Array(newCap);
       next.set(this.buf.subarray(drop, this.len));
