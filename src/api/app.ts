@@ -4,7 +4,7 @@ import { KvsError } from '../errors/codes.js';
 import { newRequestId } from '../util/ids.js';
 import type { Logger } from '../util/logger.js';
 import { Input } from './input.js';
-import type { OperationTable } from './operation.js';
+import { MediaResponse, type OperationTable } from './operation.js';
 import { readBody } from './read-body.js';
 import { sendError } from './send-error.js';
 
@@ -73,6 +73,10 @@ export function createApp(deps: AppDeps): express.Express {
       }
       const input = new Input(parseJson(body));
       const output = await op(input, { requestId, baseUrl: deps.publicUrl ?? `${req.protocol}://${req.headers.host ?? 'localhost'}` });
+      if (output instanceof MediaResponse) {
+        await sendMedia(res, output);
+        return;
+      }
       res.status(200).type('application/json').send(JSON.stringify(output ?? {}));
     } catch (err) {
       next(err);
@@ -87,6 +91,50 @@ export function createApp(deps: AppDeps): express.Express {
     sendError(res, err, log);
   });
   return app;
+}
+
+/**
+ * Stream a media body. The status line waits for the first chunk, so a failure before any media still becomes a
+ * KVS error; a client that disconnects stops the iterator (its finally blocks free what it held).
+ */
+async function sendMedia(res: Response, media: MediaResponse): Promise<void> {
+  const it = media.body[Symbol.asyncIterator]();
+  let closed = false;
+  const onClose = (): void => {
+    closed = true;
+    void it.return?.();
+  };
+  res.once('close', onClose);
+  try {
+    let first = true;
+    for (;;) {
+      const { value, done } = await it.next();
+      if (done || closed) {
+        break;
+      }
+      if (first) {
+        res.status(200).setHeader('Content-Type', media.contentType);
+        first = false;
+      }
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const go = (): void => {
+            res.off('drain', go);
+            res.off('close', go);
+            resolve();
+          };
+          res.once('drain', go);
+          res.once('close', go);
+        });
+      }
+    }
+    if (first && !closed) {
+      res.status(200).setHeader('Content-Type', media.contentType);
+    }
+    res.end();
+  } finally {
+    res.off('close', onClose);
+  }
 }
 
 async function authenticate(verifier: SigV4Verifier | null, req: Request, body: Buffer | null): Promise<VerifiedCaller | null> {

@@ -6,7 +6,19 @@ export type OperationContext = {
   baseUrl: string;
 };
 
-/** A modelled JSON operation: validated input view in, JSON-serialisable output (or undefined → `{}`) out. */
+/**
+ * A media response (GetMedia, GetMediaForFragmentList): HTTP 200 with this content type and the chunks as they
+ * come. Errors thrown before the first chunk still become ordinary KVS errors; `onClose` runs when the client
+ * goes away or the body ends, so producers of chunks can free what they hold.
+ */
+export class MediaResponse {
+  constructor(
+    readonly contentType: string,
+    readonly body: AsyncIterable<Uint8Array>,
+  ) {}
+}
+
+/** A modelled operation: validated input view in, JSON-serialisable output (or undefined → `{}`) or a MediaResponse out. */
 export type Operation = (input: Input, ctx: OperationContext) => unknown;
 
 /** Exact, case-sensitive request path → operation. */
