@@ -12,11 +12,14 @@ export class ParseError extends Error {
   /** Absolute byte offset in the parsed stream (or in the buffer given to a non-streaming helper). */
   readonly offset: number;
   readonly code: ParseErrorCode;
+  /** TOO_LARGE because one fragment (a Cluster, an MP4 fragment) is over its cap, rather than malformed sizes. */
+  readonly fragmentTooLarge: boolean;
 
-  constructor(code: ParseErrorCode, offset: number, message: string) {
+  constructor(code: ParseErrorCode, offset: number, message: string, fragmentTooLarge = false) {
     super(`${message} (at byte ${offset})`);
     this.code = code;
     this.offset = offset;
+    this.fragmentTooLarge = fragmentTooLarge;
   }
 }
 
@@ -26,4 +29,9 @@ export function invalid(offset: number, message: string): ParseError {
 
 export function tooLarge(offset: number, message: string): ParseError {
   return new ParseError('TOO_LARGE', offset, message);
+}
+
+/** A fragment over the size cap: ingest answers this one with MAX_FRAGMENT_SIZE_REACHED, not INVALID_MKV_DATA. */
+export function fragmentTooLarge(offset: number, message: string): ParseError {
+  return new ParseError('TOO_LARGE', offset, message, true);
 }

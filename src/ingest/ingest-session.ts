@@ -94,8 +94,8 @@ export class IngestSession {
     } catch (err) {
       if (err instanceof ParseError) {
         this.#d.log.info('putMedia() | rejected media', { reason: err.message });
-        // Only an oversized cluster is a fragment-size error; any other oversized element is malformed input.
-        this.#fail(err.code === 'TOO_LARGE' && /cluster/i.test(err.message) ? 'MAX_FRAGMENT_SIZE_REACHED' : 'INVALID_MKV_DATA');
+        // Only an oversized fragment is a fragment-size error; any other oversized element is malformed input.
+        this.#fail(err.fragmentTooLarge ? 'MAX_FRAGMENT_SIZE_REACHED' : 'INVALID_MKV_DATA');
         return;
       }
       this.#d.log.error('putMedia() | parser crashed', { err: err instanceof Error ? err.stack : String(err) });

@@ -4,7 +4,7 @@
 // Tags and Clusters. Everything else is validated as it streams by and then dropped.
 
 import { ByteReader } from '../bits/byte-reader.js';
-import { ParseError, invalid, tooLarge } from '../errors.js';
+import { ParseError, invalid, fragmentTooLarge, tooLarge } from '../errors.js';
 import { EbmlId, LEVEL1_IDS } from '../ebml/ids.js';
 import { readElementId, readElementSize } from '../ebml/vint.js';
 import { BlockFlags, parseBlockHeader } from './mkv-blocks.js';
@@ -418,7 +418,7 @@ export class MkvStreamParser implements IngestParser {
     const total = dataStart - start + h.size;
     // Checked before a single byte of the cluster is buffered; memory then grows only as data arrives.
     if (!h.unknownSize && total > cap) {
-      throw tooLarge(start, `Cluster of ${total} bytes exceeds the ${cap}-byte cap`);
+      throw fragmentTooLarge(start, `Cluster of ${total} bytes exceeds the ${cap}-byte cap`);
     }
     if (holdBack) {
       seg.heldBack ??= [];
@@ -442,7 +442,7 @@ export class MkvStreamParser implements IngestParser {
     const { id } = h;
     const end = dataStart + h.size;
     if (frame.unknownSize && end - cl.start > cl.cap) {
-      throw tooLarge(start, `unknown-size Cluster grows past its ${cl.cap}-byte cap`);
+      throw fragmentTooLarge(start, `unknown-size Cluster grows past its ${cl.cap}-byte cap`);
     }
     if (isTopLevelId(id)) {
       throw invalid(start, `${elementName(id)} cannot be nested inside a known-size Cluster`);

@@ -1,6 +1,6 @@
 // Groups MP4 samples into Matroska clusters: decides where a cluster starts, which timecode it gets, and
 // turns a finished group into the ParsedFragment the ingest session stores.
-import { tooLarge } from '../../formats/errors.js';
+import { fragmentTooLarge } from '../../formats/errors.js';
 import { writeCluster } from '../../formats/mkv/mkv-writer.js';
 import type { ParsedFragment } from '../../media/parse-events.js';
 
@@ -74,7 +74,7 @@ export class ClusterAssembler {
         this.onOpen(group.timecode);
       }
       if (group.bytes + block.size > this.maxFragmentBytes) {
-        throw tooLarge(block.offset, `fragment grows beyond ${this.maxFragmentBytes} bytes of sample data`);
+        throw fragmentTooLarge(block.offset, `fragment grows beyond ${this.maxFragmentBytes} bytes of sample data`);
       }
       group.blocks.push(block);
       group.bytes += block.size;

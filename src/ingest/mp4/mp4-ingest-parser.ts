@@ -7,7 +7,7 @@
 // Progressive MP4: the moov's sample tables are cut at video keyframes (audio-only: about every 2 s).
 //   With the moov first, clusters go out as the mdat bytes they need arrive; with the moov last, the
 //   whole file is held (up to maxBufferedBytes) until the moov says what it contains.
-import { ParseError, invalid, tooLarge } from '../../formats/errors.js';
+import { ParseError, invalid, fragmentTooLarge, tooLarge } from '../../formats/errors.js';
 import { writeMkvHeader } from '../../formats/mkv/mkv-writer.js';
 import type { IngestParser, ParseEvent } from '../../media/parse-events.js';
 import type { TrackSet } from '../../media/track.js';
@@ -296,7 +296,7 @@ export class Mp4IngestParser implements IngestParser {
       throw invalid(moofStart, 'moof refers to sample data before itself');
     }
     if (maxEnd - minOffset > this.maxFragmentBytes) {
-      throw tooLarge(moofStart, `moof refers to ${maxEnd - minOffset} bytes of sample data, more than ${this.maxFragmentBytes}`);
+      throw fragmentTooLarge(moofStart, `moof refers to ${maxEnd - minOffset} bytes of sample data, more than ${this.maxFragmentBytes}`);
     }
     this.units.push({ blocks: sortByDecodeOrder(blocks), minOffset, maxEnd });
   }
