@@ -18,6 +18,8 @@ import { openDatabase, type Db } from './store/database.js';
 import { EmbeddedFragmentStore } from './store/embedded/embedded-fragment-store.js';
 import type { FragmentStore } from './store/fragment-store.js';
 import { MemoryBuffer } from './store/memory-buffer.js';
+import { FragmentReader } from './core/fragment-reader.js';
+import { FragmentFeed } from './stream/fragment-feed.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
 
@@ -39,6 +41,8 @@ export type RunningServer = {
   store: FragmentStore;
   buffer: MemoryBuffer;
   retention: RetentionSweeper;
+  feed: FragmentFeed;
+  reader: FragmentReader;
   close(): Promise<void>;
 };
 
@@ -54,6 +58,8 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const store = new EmbeddedFragmentStore(db, config.dataDir, clock);
   const buffer = new MemoryBuffer();
   const retention = new RetentionSweeper(registry, store, buffer, clock, logger.child('retention'));
+  const feed = new FragmentFeed();
+  const reader = new FragmentReader(store, buffer, clock);
   const putMedia = new PutMediaService({
     registry,
     store,
@@ -61,6 +67,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     limiters: new LimiterRegistry(registry, config.putMediaCallsPerSecond, clock),
     clock,
     chooseParser,
+    feed,
     idleTimeoutMs: config.putMediaIdleTimeoutSeconds * 1000,
     log: logger.child('ingest'),
   });
@@ -128,6 +135,8 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     store,
     buffer,
     retention,
+    feed,
+    reader,
     close,
   };
 }

@@ -62,3 +62,6 @@ export function rowToRecord(r: StreamRow): StreamRecord {
     capacityChanges: JSON.parse(r.capacity_changes_json) as number[],
   };
 }
+
+/** Fragments with a server timestamp before this are expired for the stream (retention > 0). */
+export const retentionCutoffMs = (stream: Pick<StreamRecord, 'retentionHours'>, nowMs: number): number => nowMs - stream.retentionHours * 3_600_000;

@@ -3,6 +3,7 @@ import { ParseError } from '../formats/errors.js';
 import type { IngestParser, ParsedFragment, ParsedHeader } from '../media/parse-events.js';
 import type { FragmentStore, NewFragment } from '../store/fragment-store.js';
 import type { MemoryBuffer } from '../store/memory-buffer.js';
+import type { FragmentFeed } from '../stream/fragment-feed.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Ack, AckErrorName } from './ack.js';
@@ -21,6 +22,8 @@ export type IngestSessionDeps = {
   limiter: StreamLimiter;
   clock: Clock;
   headers: PutMediaHeaders;
+  /** Told about each fragment as it becomes readable (live GetMedia readers). */
+  feed: FragmentFeed;
   /** Called for every ack, in order; acks must be flushed individually. */
   send: (ack: Ack) => void;
   log: Logger;
@@ -202,13 +205,14 @@ export class IngestSession {
     };
     if (stream.retentionHours === 0) {
       // No persistence: the fragment lives in the rolling host buffer and no PERSISTED ack is sent (as KVS).
-      this.#d.buffer.add(fragment);
+      this.#d.feed.publish(this.#d.buffer.add(fragment));
       return;
     }
     limiter.reservedBytes += size;
     const stored = this.#d.store.append(fragment).finally(() => {
       limiter.reservedBytes -= size;
     });
+    void stored.then((rec) => this.#d.feed.publish(rec), () => undefined);
     // Acks go out in fragment order even when a later fragment's commit finishes first.
     const previous = this.#lastAck;
     const p: Promise<void> = Promise.allSettled([stored, previous]).then(([res]) => {

@@ -5,6 +5,7 @@ import { KvsError, notFound } from '../errors/codes.js';
 import type { IngestParser } from '../media/parse-events.js';
 import type { FragmentStore } from '../store/fragment-store.js';
 import type { MemoryBuffer } from '../store/memory-buffer.js';
+import type { FragmentFeed } from '../stream/fragment-feed.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { formatAck, type Ack } from './ack.js';
@@ -28,6 +29,7 @@ export type PutMediaDeps = {
   limiters: LimiterRegistry;
   clock: Clock;
   chooseParser: ChooseParser;
+  feed: FragmentFeed;
   idleTimeoutMs: number;
   log: Logger;
 };
@@ -106,6 +108,7 @@ export class PutMediaService {
         stream: () => d.registry.byId(streamId),
         store: d.store,
         buffer: d.buffer,
+        feed: d.feed,
         limiter,
         clock: d.clock,
         headers,

@@ -1,4 +1,4 @@
-import type { StreamRecord } from '../core/stream-record.js';
+import { retentionCutoffMs } from '../core/stream-record.js';
 import type { StreamRegistry } from '../core/stream-registry.js';
 import type { FragmentStore } from '../store/fragment-store.js';
 import type { MemoryBuffer } from '../store/memory-buffer.js';
@@ -8,7 +8,6 @@ import type { Logger } from '../util/logger.js';
 /** How often expired fragments are dropped and their bytes reclaimed; with 30 s segments, disk is freed within a minute. */
 export const SWEEP_INTERVAL_MS = 10_000;
 
-export const retentionCutoffMs = (stream: Pick<StreamRecord, 'retentionHours'>, nowMs: number): number => nowMs - stream.retentionHours * 3_600_000;
 
 /**
  * Enforces DataRetentionInHours. Readers already skip fragments older than the cutoff (so expiry is immediate);

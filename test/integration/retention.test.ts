@@ -2,7 +2,7 @@ import { CreateStreamCommand, DeleteStreamCommand, DescribeStreamCommand, Update
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { retentionCutoffMs } from '../../src/retention/retention-sweeper.js';
+import { retentionCutoffMs } from '../../src/core/stream-record.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { fixture } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';

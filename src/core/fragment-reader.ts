@@ -1,0 +1,68 @@
+import { retentionCutoffMs, type StreamRecord } from './stream-record.js';
+import type { Clock } from '../util/clock.js';
+import type { FragmentQuery, FragmentRecord, FragmentStore, StoredTrackInfo } from '../store/fragment-store.js';
+import type { MemoryBuffer } from '../store/memory-buffer.js';
+
+export type ReadQuery = Omit<FragmentQuery, 'streamId' | 'notBeforeServerMs'>;
+
+/**
+ * What every reader (GetMedia, ListFragments, GetMediaForFragmentList, later HLS) sees of a stream: the durable
+ * store filtered by the stream's current retention, or the rolling buffer for retention-0 streams.
+ */
+export class FragmentReader {
+  readonly #store: FragmentStore;
+  readonly #buffer: MemoryBuffer;
+  readonly #clock: Clock;
+
+  constructor(store: FragmentStore, buffer: MemoryBuffer, clock: Clock) {
+    this.#store = store;
+    this.#buffer = buffer;
+    this.#clock = clock;
+  }
+
+  list(stream: StreamRecord, q: ReadQuery = {}): FragmentRecord[] {
+    const now = this.#clock.now();
+    if (stream.retentionHours === 0) {
+      return filterBuffered(this.#buffer.list(stream.id, now), q);
+    }
+    return this.#store.list({ ...q, streamId: stream.id, notBeforeServerMs: retentionCutoffMs(stream, now) });
+  }
+
+  get(stream: StreamRecord, fragmentNumber: string): FragmentRecord | undefined {
+    if (stream.retentionHours === 0) {
+      return this.#buffer.list(stream.id, this.#clock.now()).find((f) => f.fragmentNumber === fragmentNumber);
+    }
+    const f = this.#store.get(stream.id, fragmentNumber);
+    return f !== undefined && f.serverTimestampMs >= retentionCutoffMs(stream, this.#clock.now()) ? f : undefined;
+  }
+
+  /** The stored bytes (producer Tags + Cluster); undefined if the fragment expired or vanished meanwhile. */
+  async bytes(stream: StreamRecord, f: FragmentRecord): Promise<Uint8Array | undefined> {
+    if (stream.retentionHours === 0) {
+      return this.#buffer.read(stream.id, f.fragmentNumber);
+    }
+    try {
+      return await this.#store.readBytes(f);
+    } catch {
+      return undefined;
+    }
+  }
+
+  trackInfo(id: number): StoredTrackInfo | undefined {
+    return this.#store.trackInfo(id);
+  }
+}
+
+function filterBuffered(all: FragmentRecord[], q: ReadQuery): FragmentRecord[] {
+  const key = (f: FragmentRecord): number => (q.timestampKind === 'producer' ? f.producerTimestampMs : f.serverTimestampMs);
+  let out = all.filter(
+    (f) =>
+      (q.fromMs === undefined || key(f) >= q.fromMs) &&
+      (q.toMs === undefined || key(f) <= q.toMs) &&
+      (q.afterFragmentNumber === undefined || f.fragmentNumber > q.afterFragmentNumber),
+  );
+  if (q.timestampKind === 'producer') {
+    out = [...out].sort((a, b) => a.producerTimestampMs - b.producerTimestampMs || (a.fragmentNumber < b.fragmentNumber ? -1 : 1));
+  }
+  return q.limit !== undefined && q.limit >= 0 ? out.slice(0, q.limit) : out;
+}

@@ -1,0 +1,45 @@
+import type { FragmentRecord } from '../store/fragment-store.js';
+
+export type FragmentListener = (fragment: FragmentRecord) => void;
+
+/**
+ * Live fan-out of "a fragment became readable" (PERSISTED, or RECEIVED for retention-0 streams) to live readers.
+ * Listeners only get the record, never the bytes: each reader fetches bytes at its own pace, so a slow consumer
+ * can never hold the producer back or make the server buffer for it.
+ */
+export class FragmentFeed {
+  readonly #listeners = new Map<number, Set<FragmentListener>>();
+
+  subscribe(streamId: number, listener: FragmentListener): () => void {
+    let set = this.#listeners.get(streamId);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(streamId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.#listeners.get(streamId) === set) {
+        this.#listeners.delete(streamId);
+      }
+    };
+  }
+
+  publish(fragment: FragmentRecord): void {
+    const set = this.#listeners.get(fragment.streamId);
+    if (set === undefined) {
+      return;
+    }
+    for (const l of [...set]) {
+      try {
+        l(fragment);
+      } catch {
+        // a reader's failure is its own; the producer's path must go on
+      }
+    }
+  }
+
+  listenerCount(streamId: number): number {
+    return this.#listeners.get(streamId)?.size ?? 0;
+  }
+}
