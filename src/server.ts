@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
 import type { OperationTable } from './api/operation.js';
+import { getMediaOperations } from './api/operations/get-media.js';
 import { streamConfigOperations } from './api/operations/stream-configs.js';
 import { streamOperations } from './api/operations/streams.js';
 import { tagOperations } from './api/operations/tags.js';
@@ -9,6 +10,7 @@ import { unsupportedOperations } from './api/operations/unsupported.js';
 import { loadOrCreateRootCredentials, type Credentials } from './auth/credentials.js';
 import { SigV4Verifier } from './auth/sigv4-verifier.js';
 import type { Config } from './conf/config.js';
+import { ReadLimits } from './core/read-limits.js';
 import { StreamRegistry } from './core/stream-registry.js';
 import { chooseParser } from './ingest/choose-parser.js';
 import { LimiterRegistry } from './ingest/limiter-registry.js';
@@ -84,6 +86,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     ...streamOperations({ registry, defaultCapacity: () => config.streamCapacity, region: config.region, now: () => clock.now() }),
     ...tagOperations({ registry, resourceExists: (arn) => registry.find({ arn }) !== undefined }),
     ...streamConfigOperations(registry, config.region),
+    ...getMediaOperations({ registry, reader, feed, limits: new ReadLimits(config.getMediaCallsPerSecond, clock), clock }),
   };
   const operations: OperationTable = { ...served, ...unsupportedOperations(new Set(Object.keys(served))) };
 

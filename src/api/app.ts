@@ -98,11 +98,13 @@ export function createApp(deps: AppDeps): express.Express {
  * KVS error; a client that disconnects stops the iterator (its finally blocks free what it held).
  */
 async function sendMedia(res: Response, media: MediaResponse): Promise<void> {
-  const it = media.body[Symbol.asyncIterator]();
+  const abort = new AbortController();
+  const body = typeof media.body === 'function' ? media.body(abort.signal) : media.body;
+  const it = body[Symbol.asyncIterator]();
   let closed = false;
   const onClose = (): void => {
     closed = true;
-    void it.return?.();
+    abort.abort();
   };
   res.once('close', onClose);
   try {
@@ -134,6 +136,9 @@ async function sendMedia(res: Response, media: MediaResponse): Promise<void> {
     res.end();
   } finally {
     res.off('close', onClose);
+    abort.abort();
+    // Let the producer of chunks run its finally blocks (unsubscribe, release limits).
+    await it.return?.();
   }
 }
 

@@ -85,6 +85,19 @@ export class Input {
     return v === undefined ? undefined : new Input(v, this.#name(key));
   }
 
+  /** A timestamp member: epoch seconds as a JSON number (ints from the CLI, fractions from JS); returns epoch ms. */
+  timestamp(key: string, rule: { required?: boolean } = {}): number | undefined {
+    const v = this.#get(key, rule.required);
+    if (v === undefined) {
+      return undefined;
+    }
+    const n = typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) {
+      throw invalidArgument(`${this.#name(key)} must be a timestamp in epoch seconds.`);
+    }
+    return Math.round(n * 1000);
+  }
+
   /** An object member passed through unvalidated (its owner validates it). */
   rawObject(key: string): Record<string, unknown> | undefined {
     const v = this.#get(key, false);

@@ -8,13 +8,13 @@ export type OperationContext = {
 
 /**
  * A media response (GetMedia, GetMediaForFragmentList): HTTP 200 with this content type and the chunks as they
- * come. Errors thrown before the first chunk still become ordinary KVS errors; `onClose` runs when the client
- * goes away or the body ends, so producers of chunks can free what they hold.
+ * come. Errors thrown before the first chunk still become ordinary KVS errors. A body given as a function gets an
+ * AbortSignal that fires when the client goes away, so a long wait (a live tail) can end at once.
  */
 export class MediaResponse {
   constructor(
     readonly contentType: string,
-    readonly body: AsyncIterable<Uint8Array>,
+    readonly body: AsyncIterable<Uint8Array> | ((signal: AbortSignal) => AsyncIterable<Uint8Array>),
   ) {}
 }
 

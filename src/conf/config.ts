@@ -14,6 +14,10 @@ export type StreamCapacity = {
   maxFragmentDurationMs: number;
   /** Optional cap on the bytes a stream may hold; null = only retention limits it. */
   storageBudgetBytes: number | null;
+  /** Concurrent GetMedia connections per stream. */
+  getMediaConnections: number;
+  /** Delivery rate of one GetMedia session (KVS: 25 MB/s); faster consumers are paced, not failed. */
+  readBytesPerSecond: number;
 };
 
 export type LogLevelSetting = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -35,6 +39,8 @@ export type Config = {
   streamCapacity: StreamCapacity;
   /** PutMedia calls per second per stream (KVS: 5) → ClientLimitExceededException. */
   putMediaCallsPerSecond: number;
+  /** GetMedia calls per second per stream (KVS: 5) → ClientLimitExceededException. */
+  getMediaCallsPerSecond: number;
   /** Seconds without data after which a PutMedia request is closed (KVS: 30). */
   putMediaIdleTimeoutSeconds: number;
 };
@@ -48,6 +54,8 @@ export const DEFAULT_STREAM_CAPACITY: StreamCapacity = {
   maxFragmentBytes: 50 * 1024 * 1024,
   maxFragmentDurationMs: 20_000,
   storageBudgetBytes: null,
+  getMediaConnections: 10,
+  readBytesPerSecond: 25_000_000,
 };
 
 export const DEFAULT_CONFIG: Config = {
@@ -63,6 +71,7 @@ export const DEFAULT_CONFIG: Config = {
   secretAccessKey: null,
   streamCapacity: DEFAULT_STREAM_CAPACITY,
   putMediaCallsPerSecond: 5,
+  getMediaCallsPerSecond: 5,
   putMediaIdleTimeoutSeconds: 30,
 };
 

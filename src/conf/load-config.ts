@@ -17,6 +17,7 @@ export const ENV_KEYS: Record<string, string> = {
   OPENKVS_SECRET_ACCESS_KEY: 'secretAccessKey',
   OPENKVS_PUT_MEDIA_CALLS_PER_SECOND: 'putMediaCallsPerSecond',
   OPENKVS_PUT_MEDIA_IDLE_TIMEOUT_SECONDS: 'putMediaIdleTimeoutSeconds',
+  OPENKVS_GET_MEDIA_CALLS_PER_SECOND: 'getMediaCallsPerSecond',
 };
 
 export function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
@@ -80,6 +81,7 @@ export function resolveConfig(...layers: ConfigLayer[]): Readonly<Config> {
     streamCapacity: v.capacity(merged['streamCapacity']),
     putMediaCallsPerSecond: v.int(merged, 'putMediaCallsPerSecond', d.putMediaCallsPerSecond, 1, 100_000),
     putMediaIdleTimeoutSeconds: v.int(merged, 'putMediaIdleTimeoutSeconds', d.putMediaIdleTimeoutSeconds, 1, 3600),
+    getMediaCallsPerSecond: v.int(merged, 'getMediaCallsPerSecond', d.getMediaCallsPerSecond, 1, 100_000),
   };
   if ((config.accessKeyId === null) !== (config.secretAccessKey === null)) {
     problems.push('accessKeyId and secretAccessKey must be set together (OPENKVS_ACCESS_KEY_ID / OPENKVS_SECRET_ACCESS_KEY)');
@@ -171,6 +173,8 @@ class Validator {
       maxFragmentDurationMs: int('maxFragmentDurationMs', d.maxFragmentDurationMs, 100, 3_600_000),
       storageBudgetBytes:
         budget === undefined || budget === null ? null : this.intValue('streamCapacity.storageBudgetBytes', budget, 0, 1, Number.MAX_SAFE_INTEGER),
+      getMediaConnections: int('getMediaConnections', d.getMediaConnections, 1, 10_000),
+      readBytesPerSecond: int('readBytesPerSecond', d.readBytesPerSecond, 1024, 10_000_000_000),
     };
   }
 }

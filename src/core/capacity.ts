@@ -7,7 +7,15 @@ import { KvsError, invalidArgument } from '../errors/codes.js';
 export const MAX_CAPACITY_CHANGES_PER_DAY = 10;
 const DAY_MS = 24 * 3_600_000;
 
-export const CAPACITY_FIELDS = ['ingestBytesPerSecond', 'fragmentsPerSecond', 'putMediaConnections', 'maxFragmentBytes', 'maxFragmentDurationMs'] as const;
+export const CAPACITY_FIELDS = [
+  'ingestBytesPerSecond',
+  'fragmentsPerSecond',
+  'putMediaConnections',
+  'maxFragmentBytes',
+  'maxFragmentDurationMs',
+  'getMediaConnections',
+  'readBytesPerSecond',
+] as const;
 
 const RANGES: Record<(typeof CAPACITY_FIELDS)[number], [number, number]> = {
   ingestBytesPerSecond: [1024, 10_000_000_000],
@@ -15,6 +23,8 @@ const RANGES: Record<(typeof CAPACITY_FIELDS)[number], [number, number]> = {
   putMediaConnections: [1, 10_000],
   maxFragmentBytes: [1024, 1024 * 1024 * 1024],
   maxFragmentDurationMs: [100, 3_600_000],
+  getMediaConnections: [1, 10_000],
+  readBytesPerSecond: [1024, 10_000_000_000],
 };
 
 /** Apply a partial capacity (as sent in the openkvs `Capacity` extension member) on top of a base. */

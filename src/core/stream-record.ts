@@ -1,4 +1,4 @@
-import type { StreamCapacity } from '../conf/config.js';
+import { DEFAULT_STREAM_CAPACITY, type StreamCapacity } from '../conf/config.js';
 
 export type StreamStatus = 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING';
 export type StorageTier = 'HOT' | 'WARM';
@@ -58,7 +58,8 @@ export function rowToRecord(r: StreamRow): StreamRecord {
     storageTier: r.storage_tier as StorageTier,
     imageGeneration: r.image_generation_json === null ? null : (JSON.parse(r.image_generation_json) as unknown),
     notification: r.notification_json === null ? null : (JSON.parse(r.notification_json) as unknown),
-    capacity: JSON.parse(r.capacity_json) as StreamCapacity,
+    // Settings added by later versions take their defaults for streams created before them.
+    capacity: { ...DEFAULT_STREAM_CAPACITY, ...(JSON.parse(r.capacity_json) as Partial<StreamCapacity>) },
     capacityChanges: JSON.parse(r.capacity_changes_json) as number[],
   };
 }

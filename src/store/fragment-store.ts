@@ -35,6 +35,8 @@ export type FragmentQuery = {
   toMs?: number;
   afterFragmentNumber?: string;
   limit?: number;
+  /** Newest fragment numbers first (NOW selectors) instead of oldest first. */
+  newestFirst?: boolean;
 };
 
 export interface FragmentStore {

@@ -1,4 +1,4 @@
-import { concatBytes, encodeId, encodeVintSize } from '../ebml/ebml-writer.js';
+import { concatBytes, encodeId, encodeMaster, encodeString, encodeUint, encodeUnknownSizeMasterStart, encodeVintSize } from '../ebml/ebml-writer.js';
 import { EbmlId } from '../ebml/ids.js';
 
 // The Tags elements KVS wraps around each fragment in GetMedia / GetMediaForFragmentList output, in the byte
@@ -74,4 +74,30 @@ export function errorTags(errorCode: string, errorId: number, continuationToken?
  */
 export function kvsChunkParts(header: Uint8Array, stored: Uint8Array, tagsSize: number, values: FragmentTagValues): Uint8Array[] {
   return [header, leadingFragmentTags(values), stored.subarray(tagsSize), stored.subarray(0, tagsSize)];
+}
+
+/**
+ * A chunk that stands in for a fragment that cannot be served: EBML header, unknown-size Segment and a Tags
+ * element with the fragment number and AWS_KINESISVIDEO_ERROR_CODE / _ERROR_ID — the shape the KVS parser
+ * library turns into an error fragment (it requires FRAGMENT_NUMBER without SERVER_TIMESTAMP, then both error tags).
+ */
+export function errorChunk(fragmentNumber: string, errorCode: string, errorId: number): Uint8Array {
+  const ebml = encodeMaster(EbmlId.EBML, [
+    encodeUint(EbmlId.EBMLVersion, 1),
+    encodeUint(EbmlId.EBMLReadVersion, 1),
+    encodeUint(EbmlId.EBMLMaxIDLength, 4),
+    encodeUint(EbmlId.EBMLMaxSizeLength, 8),
+    encodeString(EbmlId.DocType, 'matroska'),
+    encodeUint(EbmlId.DocTypeVersion, 4),
+    encodeUint(EbmlId.DocTypeReadVersion, 2),
+  ]);
+  return concatBytes([
+    ebml,
+    encodeUnknownSizeMasterStart(EbmlId.Segment),
+    kvsTags([
+      [KvsTag.FRAGMENT_NUMBER, fragmentNumber],
+      [KvsTag.ERROR_CODE, errorCode],
+      [KvsTag.ERROR_ID, String(errorId)],
+    ]),
+  ]);
 }

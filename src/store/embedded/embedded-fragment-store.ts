@@ -156,7 +156,7 @@ export class EmbeddedFragmentStore implements FragmentStore {
         `SELECT * FROM fragments WHERE stream_id = @streamId AND server_ts_ms >= @notBefore
            AND (@from IS NULL OR ${col} >= @from) AND (@to IS NULL OR ${col} <= @to)
            AND (@after IS NULL OR fragment_number > @after)
-         ORDER BY ${q.timestampKind === 'producer' ? 'producer_ts_ms, fragment_number' : 'fragment_number'} LIMIT @limit`,
+         ORDER BY ${q.newestFirst ? 'fragment_number DESC' : q.timestampKind === 'producer' ? 'producer_ts_ms, fragment_number' : 'fragment_number'} LIMIT @limit`,
       )
       .all({
         streamId: q.streamId,

@@ -1,0 +1,169 @@
+import type { FragmentReader } from '../../core/fragment-reader.js';
+import type { ReadLimits } from '../../core/read-limits.js';
+import type { StreamRecord } from '../../core/stream-record.js';
+import type { StreamRegistry } from '../../core/stream-registry.js';
+import { invalidArgument } from '../../errors/codes.js';
+import { errorChunk, kvsChunkParts, trailingFragmentTags } from '../../formats/mkv/kvs-fragment-tags.js';
+import type { FragmentRecord } from '../../store/fragment-store.js';
+import type { FragmentFeed } from '../../stream/fragment-feed.js';
+import type { Clock } from '../../util/clock.js';
+import type { Input } from '../input.js';
+import { MediaResponse, type OperationTable } from '../operation.js';
+import { STREAM_NAME_RULE } from './stream-ref.js';
+
+export type GetMediaDeps = {
+  registry: StreamRegistry;
+  reader: FragmentReader;
+  feed: FragmentFeed;
+  limits: ReadLimits;
+  clock: Clock;
+};
+
+/** GetMedia's ARN pattern hard-codes the `aws` partition (kvs-api.md §1.7). */
+const MEDIA_ARN_RULE = { min: 1, max: 1024, pattern: /^arn:aws:kinesisvideo:[a-z0-9-]+:[0-9]+:[a-z]+\/[a-zA-Z0-9_.-]+\/[0-9]+$/ } as const;
+const FRAGMENT_NUMBER_RULE = { min: 1, max: 128, pattern: /^[0-9]+$/ } as const;
+const TOKEN_RULE = { min: 1, max: 128, pattern: /^[a-zA-Z0-9_.-]+$/ } as const;
+const SELECTORS = ['FRAGMENT_NUMBER', 'SERVER_TIMESTAMP', 'PRODUCER_TIMESTAMP', 'NOW', 'EARLIEST', 'CONTINUATION_TOKEN'] as const;
+/** Fragments fetched from the index per step while catching up: bounded memory whatever the backlog. */
+const PAGE = 16;
+/** While caught up, re-check the index this often in case a notification was missed. */
+const LIVE_POLL_MS = 1000;
+/** GetMedia error id for "requested fragment not found" (model documentation). */
+const FRAGMENT_NOT_FOUND = 4000;
+
+type Start = { after: string | undefined; latest?: boolean; timestamp?: { kind: 'server' | 'producer'; ms: number } };
+
+/**
+ * GetMedia: a long-lived stream of chunks in fragment-number order — first the backlog from the start selector,
+ * read from the store a page at a time, then live fragments as they become readable. The feed only wakes the
+ * reader; bytes are always read from the store, so a slow consumer costs disk reads, never producer memory.
+ */
+export function getMediaOperations(deps: GetMediaDeps): OperationTable {
+  return {
+    '/getMedia': (input) => {
+      const name = input.str('StreamName', STREAM_NAME_RULE);
+      const arn = input.str('StreamARN', MEDIA_ARN_RULE);
+      const selector = input.obj('StartSelector', { required: true });
+      const start = parseSelector(selector);
+      const stream = deps.registry.resolve({ name, arn });
+      const release = deps.limits.open(stream);
+      return new MediaResponse('video/webm', (signal) => chunks(deps, stream, start, signal, release));
+    },
+  };
+}
+
+function parseSelector(sel: Input): Start {
+  const type = sel.enumOf('StartSelectorType', SELECTORS, { required: true });
+  const afterFragment = sel.str('AfterFragmentNumber', FRAGMENT_NUMBER_RULE);
+  const token = sel.str('ContinuationToken', TOKEN_RULE);
+  const ts = sel.timestamp('StartTimestamp');
+  switch (type) {
+    case 'FRAGMENT_NUMBER':
+      if (afterFragment === undefined) {
+        throw invalidArgument('StartSelector.AfterFragmentNumber is required for FRAGMENT_NUMBER.');
+      }
+      return { after: afterFragment };
+    case 'CONTINUATION_TOKEN':
+      if (token === undefined) {
+        throw invalidArgument('StartSelector.ContinuationToken is required for CONTINUATION_TOKEN.');
+      }
+      if (!/^[0-9]+$/.test(token)) {
+        throw invalidArgument('StartSelector.ContinuationToken is not a continuation token this server issued.');
+      }
+      // Tokens are the number of the last fragment delivered: resume right after it.
+      return { after: token };
+    case 'SERVER_TIMESTAMP':
+    case 'PRODUCER_TIMESTAMP':
+      if (ts === undefined) {
+        throw invalidArgument(`StartSelector.StartTimestamp is required for ${type}.`);
+      }
+      return { after: undefined, timestamp: { kind: type === 'SERVER_TIMESTAMP' ? 'server' : 'producer', ms: ts } };
+    case 'NOW':
+      return { after: undefined, latest: true };
+    case 'EARLIEST':
+      return { after: undefined };
+  }
+}
+
+async function* chunks(deps: GetMediaDeps, stream: StreamRecord, start: Start, signal: AbortSignal, release: () => void): AsyncGenerator<Uint8Array> {
+  let wake: (() => void) | null = null;
+  const unsubscribe = deps.feed.subscribe(stream.id, () => wake?.());
+  const onAbort = (): void => wake?.();
+  signal.addEventListener('abort', onAbort);
+  try {
+    let cursor = firstCursor(deps, stream, start);
+    while (!signal.aborted) {
+      const current = deps.registry.byId(stream.id);
+      if (current === undefined) {
+        return; // stream deleted: the response ends
+      }
+      const page = deps.reader.list(current, { afterFragmentNumber: cursor, limit: PAGE });
+      if (page.length === 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, LIVE_POLL_MS);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+        continue;
+      }
+      for (const f of page) {
+        if (signal.aborted) {
+          return;
+        }
+        yield await chunk(deps, current, f);
+        cursor = f.fragmentNumber;
+      }
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    unsubscribe();
+    release();
+  }
+}
+
+/** The fragment number to continue after, for the start selector (undefined = from the oldest). */
+function firstCursor(deps: GetMediaDeps, stream: StreamRecord, start: Start): string | undefined {
+  if (start.after !== undefined) {
+    return start.after;
+  }
+  if (start.latest === true) {
+    // NOW: "start with the latest chunk on the stream", then everything after it.
+    const [latest] = deps.reader.list(stream, { newestFirst: true, limit: 1 });
+    return latest === undefined ? undefined : justBefore(latest.fragmentNumber);
+  }
+  if (start.timestamp !== undefined) {
+    // The chunk containing the timestamp (or the first one after it), then on in fragment-number order.
+    const { kind, ms } = start.timestamp;
+    const ts = (f: FragmentRecord): number => (kind === 'server' ? f.serverTimestampMs : f.producerTimestampMs);
+    const candidates = deps.reader.list(stream, { timestampKind: kind, fromMs: ms - stream.capacity.maxFragmentDurationMs, limit: 64 });
+    const first = candidates.find((f) => ts(f) + Math.max(f.durationMs, 1) > ms);
+    if (first !== undefined) {
+      return justBefore(first.fragmentNumber);
+    }
+    // nothing at or after the timestamp yet: deliver what arrives from now on
+    const [latest] = deps.reader.list(stream, { newestFirst: true, limit: 1 });
+    return latest?.fragmentNumber;
+  }
+  return undefined;
+}
+
+/** A cursor just below a fragment number (same width), so that fragment is the first one delivered. */
+function justBefore(fragmentNumber: string): string | undefined {
+  const n = BigInt(fragmentNumber);
+  return n === 0n ? undefined : (n - 1n).toString().padStart(fragmentNumber.length, '0');
+}
+
+async function chunk(deps: GetMediaDeps, stream: StreamRecord, f: FragmentRecord): Promise<Uint8Array> {
+  const bytes = await deps.reader.bytes(stream, f);
+  const info = deps.reader.trackInfo(f.trackInfoId);
+  if (bytes === undefined || info === undefined) {
+    // expired or deleted between listing and reading
+    return errorChunk(f.fragmentNumber, 'FRAGMENT_NOT_FOUND', FRAGMENT_NOT_FOUND);
+  }
+  const parts = kvsChunkParts(info.header, bytes, f.tagsSize, f);
+  parts.push(trailingFragmentTags(deps.clock.now() - f.serverTimestampMs, f.fragmentNumber));
+  return Buffer.concat(parts);
+}
