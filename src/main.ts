@@ -57,6 +57,15 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const server = await startOpenKvs(config);
+  // Handlers go in before anything announces the server, so a supervisor's early SIGTERM still shuts down cleanly.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.stdout.write(`openkvs: ${signal} received, shutting down\n`);
+      void server.close().then(resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
   const c = server.credentials;
   if (server.credentialsGenerated) {
     process.stdout.write(
@@ -76,14 +85,7 @@ async function main(argv: string[]): Promise<number> {
   }
   process.stdout.write(`openkvs: serving ${server.url}\n`);
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      process.stdout.write(`openkvs: ${signal} received, shutting down\n`);
-      void server.close().then(resolve);
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  await stopped;
   return 0;
 }
 

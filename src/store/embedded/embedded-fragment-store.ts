@@ -46,6 +46,8 @@ export class EmbeddedFragmentStore implements FragmentStore {
   readonly #clock: Clock;
   readonly #open = new Map<number, OpenSegment>();
   readonly #opening = new Map<number, Promise<unknown>>();
+  /** Per stream: resolves once the latest append has handed its row to the committer. */
+  readonly #enqueued = new Map<number, Promise<void>>();
   readonly #lastNumber = new Map<number, bigint>();
   /** Bytes indexed per stream, computed once and then kept up to date (the budget check runs per fragment). */
   readonly #bytesByStream = new Map<number, number>();
@@ -115,9 +117,18 @@ export class EmbeddedFragmentStore implements FragmentStore {
     if (this.#closed) {
       throw new Error('fragment store is closed');
     }
-    const seg = await this.#segmentFor(f.streamId);
-    seg.inFlight++;
+    // Index rows of one stream must commit in append (= fragment-number) order, or a live reader that already
+    // moved past a later fragment would never see an earlier one. Writes run concurrently; each append hands its
+    // row to the committer only after the previous append of the stream did, so it lands in the same or a later batch.
+    const previous = this.#enqueued.get(f.streamId) ?? Promise.resolve();
+    let markEnqueued!: () => void;
+    const enqueued = new Promise<void>((resolve) => (markEnqueued = resolve));
+    this.#enqueued.set(f.streamId, enqueued);
+    let committed: Promise<void> | undefined;
+    let seg: OpenSegment | undefined;
     try {
+      seg = await this.#segmentFor(f.streamId);
+      seg.inFlight++;
       const parts = f.tagsBytes !== null && f.tagsBytes.length > 0 ? [f.tagsBytes, f.clusterBytes] : [f.clusterBytes];
       const tagsSize = f.tagsBytes?.length ?? 0;
       const size = tagsSize + f.clusterBytes.length;
@@ -135,16 +146,28 @@ export class EmbeddedFragmentStore implements FragmentStore {
         tags_size: tagsSize,
         track_info_id: f.trackInfoId,
       };
-      await this.#committer.commit(seg.fd, row);
+      await previous;
+      committed = this.#committer.commit(seg.fd, row);
+      markEnqueued();
+      await committed;
       const known = this.#bytesByStream.get(f.streamId);
       if (known !== undefined) {
         this.#bytesByStream.set(f.streamId, known + size);
       }
       return toRecord(row);
     } finally {
-      seg.inFlight--;
-      if (seg.retired && seg.inFlight === 0) {
-        await seg.fd.close().catch(() => undefined);
+      if (committed === undefined) {
+        // failed before reaching the committer: later appends must not wait for this one
+        void previous.then(markEnqueued);
+      }
+      if (this.#enqueued.get(f.streamId) === enqueued) {
+        this.#enqueued.delete(f.streamId);
+      }
+      if (seg !== undefined) {
+        seg.inFlight--;
+        if (seg.retired && seg.inFlight === 0) {
+          await seg.fd.close().catch(() => undefined);
+        }
       }
     }
   }
