@@ -94,29 +94,22 @@ export function createApp(deps: AppDeps): express.Express {
 }
 
 /**
- * Stream a media body. The status line waits for the first chunk, so a failure before any media still becomes a
- * KVS error; a client that disconnects stops the iterator (its finally blocks free what it held).
+ * Stream a media body. The operation has validated everything it can before returning, so the 200 and headers go
+ * out at once (a live GetMedia may wait long for its first chunk); a client that disconnects aborts the body.
  */
 async function sendMedia(res: Response, media: MediaResponse): Promise<void> {
   const abort = new AbortController();
   const body = typeof media.body === 'function' ? media.body(abort.signal) : media.body;
   const it = body[Symbol.asyncIterator]();
-  let closed = false;
-  const onClose = (): void => {
-    closed = true;
-    abort.abort();
-  };
+  const onClose = (): void => abort.abort();
   res.once('close', onClose);
+  res.status(200).setHeader('Content-Type', media.contentType);
+  res.flushHeaders();
   try {
-    let first = true;
     for (;;) {
       const { value, done } = await it.next();
-      if (done || closed) {
+      if (done || abort.signal.aborted) {
         break;
-      }
-      if (first) {
-        res.status(200).setHeader('Content-Type', media.contentType);
-        first = false;
       }
       if (!res.write(value)) {
         await new Promise<void>((resolve) => {
@@ -129,9 +122,6 @@ async function sendMedia(res: Response, media: MediaResponse): Promise<void> {
           res.once('close', go);
         });
       }
-    }
-    if (first && !closed) {
-      res.status(200).setHeader('Content-Type', media.contentType);
     }
     res.end();
   } finally {

@@ -8,8 +8,9 @@ export type OperationContext = {
 
 /**
  * A media response (GetMedia, GetMediaForFragmentList): HTTP 200 with this content type and the chunks as they
- * come. Errors thrown before the first chunk still become ordinary KVS errors. A body given as a function gets an
- * AbortSignal that fires when the client goes away, so a long wait (a live tail) can end at once.
+ * come. Validate before returning one: the 200 is sent at once, so later failures can only cut the response.
+ * A body given as a function gets an AbortSignal that fires when the client goes away, so a long wait (a live
+ * tail) can end at once.
  */
 export class MediaResponse {
   constructor(

@@ -135,17 +135,16 @@ function firstCursor(deps: GetMediaDeps, stream: StreamRecord, start: Start): st
     return latest === undefined ? undefined : justBefore(latest.fragmentNumber);
   }
   if (start.timestamp !== undefined) {
-    // The chunk containing the timestamp (or the first one after it), then on in fragment-number order.
+    // The fragment containing the time: the newest one that started at or before it — unless it ended before the
+    // time (a gap), then the first one after. Fragments that overlap in time (a backlog uploaded at once) resolve
+    // to the latest start, which is the one a clock would be "in".
     const { kind, ms } = start.timestamp;
-    const ts = (f: FragmentRecord): number => (kind === 'server' ? f.serverTimestampMs : f.producerTimestampMs);
-    const candidates = deps.reader.list(stream, { timestampKind: kind, fromMs: ms - stream.capacity.maxFragmentDurationMs, limit: 64 });
-    const first = candidates.find((f) => ts(f) + Math.max(f.durationMs, 1) > ms);
-    if (first !== undefined) {
-      return justBefore(first.fragmentNumber);
+    const [at] = deps.reader.list(stream, { timestampKind: kind, toMs: ms, newestFirst: true, limit: 1 });
+    if (at === undefined) {
+      return undefined;
     }
-    // nothing at or after the timestamp yet: deliver what arrives from now on
-    const [latest] = deps.reader.list(stream, { newestFirst: true, limit: 1 });
-    return latest?.fragmentNumber;
+    const atMs = kind === 'server' ? at.serverTimestampMs : at.producerTimestampMs;
+    return atMs + Math.max(at.durationMs, 1) > ms ? justBefore(at.fragmentNumber) : at.fragmentNumber;
   }
   return undefined;
 }
