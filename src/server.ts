@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
 import type { OperationTable } from './api/operation.js';
+import { archivedMediaOperations } from './api/operations/archived-media.js';
 import { getMediaOperations } from './api/operations/get-media.js';
 import { streamConfigOperations } from './api/operations/stream-configs.js';
 import { streamOperations } from './api/operations/streams.js';
@@ -87,6 +88,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     ...tagOperations({ registry, resourceExists: (arn) => registry.find({ arn }) !== undefined }),
     ...streamConfigOperations(registry, config.region),
     ...getMediaOperations({ registry, reader, feed, limits: new ReadLimits(config.getMediaCallsPerSecond, clock), clock }),
+    ...archivedMediaOperations({ registry, reader }),
   };
   const operations: OperationTable = { ...served, ...unsupportedOperations(new Set(Object.keys(served))) };
 

@@ -1,0 +1,216 @@
+import type { FragmentReader } from '../../core/fragment-reader.js';
+import type { StreamRecord } from '../../core/stream-record.js';
+import type { StreamRegistry } from '../../core/stream-registry.js';
+import { invalidArgument, notFound } from '../../errors/codes.js';
+import { errorChunk, kvsChunkParts } from '../../formats/mkv/kvs-fragment-tags.js';
+import type { FragmentRecord } from '../../store/fragment-store.js';
+import type { Input } from '../input.js';
+import { MediaResponse, epochSeconds, type OperationTable } from '../operation.js';
+import { streamRef } from './stream-ref.js';
+
+export type ArchivedMediaDeps = {
+  registry: StreamRegistry;
+  reader: FragmentReader;
+};
+
+const FRAGMENT_NUMBER_RULE = { min: 1, max: 128, pattern: /^[0-9]+$/ } as const;
+const NEXT_TOKEN_RULE = { min: 1, max: 4096, pattern: /^[a-zA-Z0-9+/]+={0,2}$/ } as const;
+const SELECTOR_TYPES = ['PRODUCER_TIMESTAMP', 'SERVER_TIMESTAMP'] as const;
+/** The model gives no default page size; without MaxResults a caller gets the largest page it could ask for. */
+const MAX_RESULTS = 1000;
+/** GetMedia's error id for "requested fragment not found" (model documentation), reused for a fragment lost mid-response. */
+const FRAGMENT_NOT_FOUND = 4000;
+
+type Kind = 'server' | 'producer';
+type Range = { kind: Kind; fromMs: number; toMs: number };
+/** Where the previous page stopped: the last fragment returned, and its producer timestamp when ordering by it. */
+type Cursor = { fragmentNumber: string; producerMs?: number };
+/** What a NextToken carries: the query it belongs to, so a token cannot be replayed against another stream or range. */
+type Token = { arn: string; range: Range; cursor: Cursor };
+
+/**
+ * ListFragments and GetMediaForFragmentList: the archive read through FragmentReader, so retention (or the rolling
+ * buffer of a retention-0 stream) applies exactly as it does for GetMedia.
+ */
+export function archivedMediaOperations(deps: ArchivedMediaDeps): OperationTable {
+  return {
+    '/listFragments': (input) => {
+      const ref = streamRef(input);
+      const max = input.int('MaxResults', { min: 1, max: MAX_RESULTS }) ?? MAX_RESULTS;
+      const tokenText = input.str('NextToken', NEXT_TOKEN_RULE);
+      const selected = selectorRange(input);
+      const stream = deps.registry.resolve(ref);
+      let range: Range;
+      let cursor: Cursor | undefined;
+      if (tokenText !== undefined) {
+        const token = decodeToken(tokenText);
+        if (token.arn !== stream.arn || (selected !== undefined && !sameRange(selected, token.range))) {
+          throw invalidArgument('NextToken does not belong to this stream and FragmentSelector.');
+        }
+        range = token.range;
+        cursor = token.cursor;
+      } else if (selected !== undefined) {
+        range = selected;
+      } else {
+        throw invalidArgument('FragmentSelector is required when NextToken is not given.');
+      }
+
+      const page = range.kind === 'server' ? serverPage(deps.reader, stream, range, cursor, max + 1) : producerPage(deps.reader, stream, range, cursor, max + 1);
+      const shown = page.slice(0, max);
+      const last = shown.at(-1);
+      const more = page.length > max && last !== undefined;
+      return {
+        Fragments: shown.map((f) => ({
+          FragmentNumber: f.fragmentNumber,
+          FragmentSizeInBytes: f.size,
+          ProducerTimestamp: epochSeconds(Math.round(f.producerTimestampMs)),
+          ServerTimestamp: epochSeconds(Math.round(f.serverTimestampMs)),
+          FragmentLengthInMilliseconds: Math.round(f.durationMs),
+        })),
+        NextToken: more ? encodeToken({ arn: stream.arn, range, cursor: cursorAt(range.kind, last) }) : undefined,
+      };
+    },
+
+    '/getMediaForFragmentList': (input) => {
+      const ref = streamRef(input);
+      const numbers = input.strList('Fragments', { required: true, minItems: 1, maxItems: 1000, item: FRAGMENT_NUMBER_RULE }) ?? [];
+      const stream = deps.registry.resolve(ref);
+      // Every fragment must exist before the 200 goes out: afterwards the only way to report a problem is in-band.
+      for (const n of numbers) {
+        if (deps.reader.get(stream, n) === undefined) {
+          throw notFound(`Fragment ${n} is not found in stream ${stream.name} (unknown or past the retention period).`);
+        }
+      }
+      return new MediaResponse('video/webm', (signal) => fragmentChunks(deps, stream.id, numbers, signal));
+    },
+  };
+}
+
+function selectorRange(input: Input): Range | undefined {
+  const selector = input.obj('FragmentSelector');
+  if (selector === undefined) {
+    return undefined;
+  }
+  const type = selector.enumOf('FragmentSelectorType', SELECTOR_TYPES, { required: true });
+  const range = selector.obj('TimestampRange', { required: true });
+  const fromMs = range.timestamp('StartTimestamp', { required: true });
+  const toMs = range.timestamp('EndTimestamp', { required: true });
+  if (fromMs === undefined || toMs === undefined) {
+    throw invalidArgument('FragmentSelector.TimestampRange needs StartTimestamp and EndTimestamp.');
+  }
+  if (fromMs > toMs) {
+    throw invalidArgument('FragmentSelector.TimestampRange.StartTimestamp must not be after EndTimestamp.');
+  }
+  return { kind: type === 'SERVER_TIMESTAMP' ? 'server' : 'producer', fromMs, toMs };
+}
+
+const sameRange = (a: Range, b: Range): boolean => a.kind === b.kind && a.fromMs === b.fromMs && a.toMs === b.toMs;
+
+// Order of results. KVS promises none ("in no specific order, even across pages"); openkvs returns them sorted by
+// the selector's timestamp so that pages concatenate into a timeline:
+//  - SERVER_TIMESTAMP: fragment-number order. Fragment numbers are issued from the server clock and strictly
+//    increase, so this is server-timestamp order (ingestion order if the clock ever stepped back).
+//  - PRODUCER_TIMESTAMP: producer timestamp, ties by fragment number. Producer time can go backwards between
+//    PutMedia sessions, so here fragment numbers are not monotonic across the list.
+// Both are the store's own index orders, so a page costs one bounded index read.
+
+function serverPage(reader: FragmentReader, stream: StreamRecord, range: Range, cursor: Cursor | undefined, limit: number): FragmentRecord[] {
+  return reader.list(stream, { timestampKind: 'server', fromMs: range.fromMs, toMs: range.toMs, afterFragmentNumber: cursor?.fragmentNumber, limit });
+}
+
+/**
+ * The next page in (producer timestamp, fragment number) order after the cursor. The index can only start at a
+ * timestamp, so fragments sharing the cursor's timestamp that were already returned form a prefix to skip; the
+ * read grows until it reaches past them (it stays bounded by that prefix plus one page).
+ */
+function producerPage(reader: FragmentReader, stream: StreamRecord, range: Range, cursor: Cursor | undefined, limit: number): FragmentRecord[] {
+  if (cursor?.producerMs === undefined) {
+    return reader.list(stream, { timestampKind: 'producer', fromMs: range.fromMs, toMs: range.toMs, limit });
+  }
+  const at = cursor.producerMs;
+  const after = (f: FragmentRecord): boolean => f.producerTimestampMs > at || compareNumbers(f.fragmentNumber, cursor.fragmentNumber) > 0;
+  for (let want = limit; ; ) {
+    const rows = reader.list(stream, { timestampKind: 'producer', fromMs: Math.max(range.fromMs, at), toMs: range.toMs, limit: want });
+    const kept = rows.filter(after);
+    if (kept.length >= limit || rows.length < want) {
+      return kept.slice(0, limit);
+    }
+    want = rows.length - kept.length + limit;
+  }
+}
+
+function cursorAt(kind: Kind, f: FragmentRecord): Cursor {
+  return kind === 'producer' ? { fragmentNumber: f.fragmentNumber, producerMs: f.producerTimestampMs } : { fragmentNumber: f.fragmentNumber };
+}
+
+/** Decimal fragment numbers compared by value (widths may differ). */
+function compareNumbers(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+// NextToken = base64 of a small JSON document. It is not signed: a forged token can only select fragments of the
+// stream it names, which the caller may list anyway.
+
+function encodeToken(t: Token): string {
+  const doc = { a: t.arn, k: t.range.kind === 'server' ? 'S' : 'P', f: t.range.fromMs, t: t.range.toMs, n: t.cursor.fragmentNumber, p: t.cursor.producerMs };
+  return Buffer.from(JSON.stringify(doc), 'utf8').toString('base64');
+}
+
+function decodeToken(text: string): Token {
+  const bad = (): Error => invalidArgument('NextToken is not a token this server issued.');
+  const bytes = Buffer.from(text, 'base64');
+  // Node's base64 decoder skips junk silently; only a canonical encoding is one of ours.
+  if (bytes.toString('base64') !== text) {
+    throw bad();
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  if (typeof doc !== 'object' || doc === null) {
+    throw bad();
+  }
+  const { a, k, f, t, n, p } = doc as Record<string, unknown>;
+  const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (typeof a !== 'string' || (k !== 'S' && k !== 'P') || !isMs(f) || !isMs(t) || typeof n !== 'string' || !FRAGMENT_NUMBER_RULE.pattern.test(n)) {
+    throw bad();
+  }
+  if (k === 'P' && !isMs(p)) {
+    throw bad();
+  }
+  const kind: Kind = k === 'S' ? 'server' : 'producer';
+  return { arn: a, range: { kind, fromMs: f, toMs: t }, cursor: kind === 'producer' ? { fragmentNumber: n, producerMs: p as number } : { fragmentNumber: n } };
+}
+
+/**
+ * One self-contained MKV chunk per requested fragment, in request order, read one fragment at a time. Unlike GetMedia
+ * there are no trailing MILLIS_BEHIND_NOW / CONTINUATION_TOKEN tags: those describe a live position, and the KVS
+ * parser library's examples fail on real GetMediaForFragmentList output for lack of them (parser-library issue #42).
+ * A fragment that expired or was deleted after the request was checked becomes an error chunk; the rest still follow.
+ */
+async function* fragmentChunks(deps: ArchivedMediaDeps, streamId: number, numbers: readonly string[], signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  for (const n of numbers) {
+    if (signal.aborted) {
+      return;
+    }
+    // Re-read the stream each time: a retention decrease or a deletion during a long response takes effect at once.
+    const stream = deps.registry.byId(streamId);
+    const f = stream === undefined ? undefined : deps.reader.get(stream, n);
+    const bytes = stream === undefined || f === undefined ? undefined : await deps.reader.bytes(stream, f);
+    const info = f === undefined ? undefined : deps.reader.trackInfo(f.trackInfoId);
+    if (f === undefined || bytes === undefined || info === undefined) {
+      yield errorChunk(n, 'FRAGMENT_NOT_FOUND', FRAGMENT_NOT_FOUND);
+      continue;
+    }
+    // Parts go out separately: a fragment can be tens of MB and concatenating would copy it once more.
+    for (const part of kvsChunkParts(info.header, bytes, f.tagsSize, f)) {
+      if (part.length > 0) {
+        yield part;
+      }
+    }
+  }
+}
