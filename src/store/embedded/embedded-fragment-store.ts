@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, promises as fsp, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { promises as fsp, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParsedHeader } from '../../media/parse-events.js';
 import type { TrackInfo } from '../../media/track.js';
@@ -22,6 +22,14 @@ type FragmentRow = {
   tags_size: number;
   track_info_id: number;
 };
+
+type TrackInfoRow = { id: number; stream_id: number; hash: string; timecode_scale_ns: number; tracks_json: string; header: Buffer };
+type SegmentRow = { id: number; stream_id: number; created_ms: number };
+/**
+ * What one append commits. A new segment's row and a new track-info row ride in the transaction of the first
+ * fragment that refers to them, so no synchronous commit (and fsync) runs on the event loop per upload or roll.
+ */
+type CommitRow = { fragment: FragmentRow; segment: SegmentRow | null; trackInfo: TrackInfoRow | null };
 
 const toRecord = (r: FragmentRow): FragmentRecord => ({
   streamId: r.stream_id,
@@ -51,7 +59,11 @@ export class EmbeddedFragmentStore implements FragmentStore {
   readonly #lastNumber = new Map<number, bigint>();
   /** Bytes indexed per stream, computed once and then kept up to date (the budget check runs per fragment). */
   readonly #bytesByStream = new Map<number, number>();
-  readonly #committer: GroupCommitter<FragmentRow>;
+  readonly #committer: GroupCommitter<CommitRow>;
+  #nextSegmentId: number;
+  #nextTrackInfoId: number;
+  /** Track infos handed out but not committed yet (they commit with their first fragment). */
+  readonly #pendingTrackInfos = new Map<number, TrackInfoRow>();
   #closed = false;
 
   constructor(db: Db, dataDir: string, clock: Clock) {
@@ -62,31 +74,60 @@ export class EmbeddedFragmentStore implements FragmentStore {
       `INSERT INTO fragments (stream_id, fragment_number, producer_ts_ms, server_ts_ms, duration_ms, timecode, segment_id, offset, size, tags_size, track_info_id)
        VALUES (@stream_id, @fragment_number, @producer_ts_ms, @server_ts_ms, @duration_ms, @timecode, @segment_id, @offset, @size, @tags_size, @track_info_id)`,
     );
-    this.#committer = new GroupCommitter((rows: FragmentRow[]) => {
+    const insertSegment = db.prepare('INSERT OR IGNORE INTO segments (id, stream_id, created_ms) VALUES (@id, @stream_id, @created_ms)');
+    const insertTrackInfo = db.prepare(
+      'INSERT OR IGNORE INTO track_infos (id, stream_id, hash, timecode_scale_ns, tracks_json, header) VALUES (@id, @stream_id, @hash, @timecode_scale_ns, @tracks_json, @header)',
+    );
+    this.#committer = new GroupCommitter((rows: CommitRow[]) => {
       db.transaction(() => {
         for (const r of rows) {
-          insert.run(r);
+          if (r.segment !== null) {
+            insertSegment.run(r.segment);
+          }
+          if (r.trackInfo !== null) {
+            insertTrackInfo.run(r.trackInfo);
+          }
+          insert.run(r.fragment);
         }
       })();
+      for (const r of rows) {
+        if (r.trackInfo !== null) {
+          this.#pendingTrackInfos.delete(r.trackInfo.id);
+        }
+      }
     });
+    const maxId = (table: string): number => (db.prepare(`SELECT COALESCE(MAX(id), 0) AS n FROM ${table}`).get() as { n: number }).n;
+    this.#nextSegmentId = maxId('segments') + 1;
+    this.#nextTrackInfoId = maxId('track_infos') + 1;
     this.#recover();
   }
 
   saveTrackInfo(streamId: number, header: ParsedHeader): number {
     const hash = createHash('sha256').update(header.bytes).digest('hex');
+    for (const p of this.#pendingTrackInfos.values()) {
+      if (p.stream_id === streamId && p.hash === hash) {
+        return p.id;
+      }
+    }
     const found = this.#db.prepare('SELECT id FROM track_infos WHERE stream_id = ? AND hash = ?').get(streamId, hash) as { id: number } | undefined;
     if (found !== undefined) {
       return found.id;
     }
     const tracks = header.tracks.map((t) => ({ ...t, uid: t.uid?.toString(), codecPrivate: t.codecPrivate ? Buffer.from(t.codecPrivate).toString('base64') : undefined }));
-    const res = this.#db
-      .prepare('INSERT INTO track_infos (stream_id, hash, timecode_scale_ns, tracks_json, header) VALUES (?, ?, ?, ?, ?)')
-      .run(streamId, hash, header.timecodeScaleNs, JSON.stringify(tracks), Buffer.from(header.bytes));
-    return Number(res.lastInsertRowid);
+    const row: TrackInfoRow = {
+      id: this.#nextTrackInfoId++,
+      stream_id: streamId,
+      hash,
+      timecode_scale_ns: header.timecodeScaleNs,
+      tracks_json: JSON.stringify(tracks),
+      header: Buffer.from(header.bytes),
+    };
+    this.#pendingTrackInfos.set(row.id, row);
+    return row.id;
   }
 
   trackInfo(id: number): StoredTrackInfo | undefined {
-    const row = this.#db.prepare('SELECT * FROM track_infos WHERE id = ?').get(id) as
+    const row = (this.#pendingTrackInfos.get(id) ?? this.#db.prepare('SELECT * FROM track_infos WHERE id = ?').get(id)) as
       | { id: number; timecode_scale_ns: number; tracks_json: string; header: Buffer }
       | undefined;
     if (row === undefined) {
@@ -147,9 +188,11 @@ export class EmbeddedFragmentStore implements FragmentStore {
         track_info_id: f.trackInfoId,
       };
       await previous;
-      committed = this.#committer.commit(seg.fd, row);
+      const trackInfo = this.#pendingTrackInfos.get(f.trackInfoId) ?? null;
+      committed = this.#committer.commit(seg.fd, { fragment: row, segment: seg.rowCommitted ? null : { id: seg.id, stream_id: f.streamId, created_ms: seg.createdMs }, trackInfo });
       markEnqueued();
       await committed;
+      seg.rowCommitted = true;
       const known = this.#bytesByStream.get(f.streamId);
       if (known !== undefined) {
         this.#bytesByStream.set(f.streamId, known + size);
@@ -300,13 +343,13 @@ export class EmbeddedFragmentStore implements FragmentStore {
     if (cur !== undefined) {
       this.#retire(streamId, cur);
     }
-    mkdirSync(streamDir(this.#dataDir, streamId), { recursive: true });
-    const id = Number(this.#db.prepare('INSERT INTO segments (stream_id, created_ms) VALUES (?, ?)').run(streamId, now).lastInsertRowid);
+    await fsp.mkdir(streamDir(this.#dataDir, streamId), { recursive: true });
+    const id = this.#nextSegmentId++;
     const fd = await fsp.open(segmentPath(this.#dataDir, streamId, id), 'w');
     // The new file's directory entry must be durable too, or a crash could lose a whole persisted segment.
     const dir = await fsp.open(streamDir(this.#dataDir, streamId), 'r');
     await dir.sync().finally(() => dir.close());
-    const seg: OpenSegment = { id, fd, size: 0, createdMs: now, inFlight: 0, retired: false };
+    const seg: OpenSegment = { id, fd, size: 0, createdMs: now, inFlight: 0, retired: false, rowCommitted: false };
     this.#open.set(streamId, seg);
     return seg;
   }

@@ -14,6 +14,8 @@ export type OpenSegment = {
   /** Appends written but not yet committed; the file is closed only when this drops to 0 after a roll. */
   inFlight: number;
   retired: boolean;
+  /** Whether its segments-table row has committed (it commits with the segment's first fragment). */
+  rowCommitted: boolean;
 };
 
 export function segmentPath(dataDir: string, streamId: number, segmentId: number): string {
