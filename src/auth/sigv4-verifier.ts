@@ -58,14 +58,7 @@ export class SigV4Verifier {
     const signingDate = this.#checkDate(amzDate, scope.date);
     const secret = this.#secret(scope.accessKeyId);
     const signedNames = signedHeaderList.split(';');
-    const headers: Record<string, string> = {};
-    for (const name of signedNames) {
-      const v = header(req.headers, name);
-      if (v === undefined) {
-        throw new KvsError('IncompleteSignatureException', `Header ${name} is listed in SignedHeaders but missing from the request.`);
-      }
-      headers[name] = v;
-    }
+    const headers = signedHeaderValues(req, signedNames);
     // The payload hash: the x-amz-content-sha256 value when sent (signed or not: JS SDK, Java PutMedia,
     // UNSIGNED-PAYLOAD clients), else the body's hash, else — for streaming bodies — the empty-string hash
     // that the KVS producer SDKs sign PutMedia with.
@@ -132,14 +125,7 @@ export class SigV4Verifier {
     }
     const secret = this.#secret(scope.accessKeyId);
     const signedNames = signedHeaderList.split(';');
-    const headers: Record<string, string> = {};
-    for (const name of signedNames) {
-      const v = header(req.headers, name);
-      if (v === undefined) {
-        throw new KvsError('IncompleteSignatureException', `Header ${name} is listed in X-Amz-SignedHeaders but missing from the request.`);
-      }
-      headers[name] = v;
-    }
+    const headers = signedHeaderValues(req, signedNames);
     // Every query parameter except the signature takes part in the canonical query; presign() re-adds the
     // auth parameters itself from the values we pass back in (same credential scope, date, expiry).
     const query: Record<string, string> = {};
@@ -216,6 +202,19 @@ function parseAmzDate(s: string): Date {
 
 function formatAmzDate(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+/** The values of the headers the client says it signed; all must be present. */
+function signedHeaderValues(req: IncomingSignedRequest, names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const v = header(req.headers, name);
+    if (v === undefined) {
+      throw new KvsError('IncompleteSignatureException', `Header ${name} is listed in the signed headers but missing from the request.`);
+    }
+    out[name] = v;
+  }
+  return out;
 }
 
 function header(headers: IncomingSignedRequest['headers'], name: string): string | undefined {

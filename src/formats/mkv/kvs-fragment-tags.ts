@@ -1,5 +1,6 @@
-import { concatBytes, encodeId, encodeMaster, encodeString, encodeUint, encodeUnknownSizeMasterStart, encodeVintSize } from '../ebml/ebml-writer.js';
+import { concatBytes, encodeId, encodeUnknownSizeMasterStart, encodeVintSize } from '../ebml/ebml-writer.js';
 import { EbmlId } from '../ebml/ids.js';
+import { writeEbmlHeader } from './mkv-writer.js';
 
 // The Tags elements KVS wraps around each fragment in GetMedia / GetMediaForFragmentList output, in the byte
 // layout of the real captures (kvs-getmedia/*.mkv): Tags > Tag > SimpleTag{TagName, TagString}, no Targets, and
@@ -82,17 +83,8 @@ export function kvsChunkParts(header: Uint8Array, stored: Uint8Array, tagsSize: 
  * library turns into an error fragment (it requires FRAGMENT_NUMBER without SERVER_TIMESTAMP, then both error tags).
  */
 export function errorChunk(fragmentNumber: string, errorCode: string, errorId: number): Uint8Array {
-  const ebml = encodeMaster(EbmlId.EBML, [
-    encodeUint(EbmlId.EBMLVersion, 1),
-    encodeUint(EbmlId.EBMLReadVersion, 1),
-    encodeUint(EbmlId.EBMLMaxIDLength, 4),
-    encodeUint(EbmlId.EBMLMaxSizeLength, 8),
-    encodeString(EbmlId.DocType, 'matroska'),
-    encodeUint(EbmlId.DocTypeVersion, 4),
-    encodeUint(EbmlId.DocTypeReadVersion, 2),
-  ]);
   return concatBytes([
-    ebml,
+    writeEbmlHeader(),
     encodeUnknownSizeMasterStart(EbmlId.Segment),
     kvsTags([
       [KvsTag.FRAGMENT_NUMBER, fragmentNumber],

@@ -37,12 +37,9 @@ const TRACK_TYPE_BY_KIND: Record<TrackKind, number> = {
   other: METADATA_TRACK_TYPE,
 };
 
-/**
- * EBML header + Segment of unknown size + Info + Tracks. Clusters (and Tags) can be appended directly,
- * which is how a stored fragment becomes a playable file: header bytes followed by cluster bytes.
- */
-export function writeMkvHeader(set: TrackSet, opts: MkvHeaderOptions = {}): Uint8Array {
-  const ebmlHeader = encodeMaster(EbmlId.EBML, [
+/** The EBML header of a Matroska document (DocType matroska, version 4, readable by version-2 readers). */
+export function writeEbmlHeader(): Uint8Array {
+  return encodeMaster(EbmlId.EBML, [
     encodeUint(EbmlId.EBMLVersion, 1),
     encodeUint(EbmlId.EBMLReadVersion, 1),
     encodeUint(EbmlId.EBMLMaxIDLength, 4),
@@ -51,6 +48,14 @@ export function writeMkvHeader(set: TrackSet, opts: MkvHeaderOptions = {}): Uint
     encodeUint(EbmlId.DocTypeVersion, 4),
     encodeUint(EbmlId.DocTypeReadVersion, 2),
   ]);
+}
+
+/**
+ * EBML header + Segment of unknown size + Info + Tracks. Clusters (and Tags) can be appended directly,
+ * which is how a stored fragment becomes a playable file: header bytes followed by cluster bytes.
+ */
+export function writeMkvHeader(set: TrackSet, opts: MkvHeaderOptions = {}): Uint8Array {
+  const ebmlHeader = writeEbmlHeader();
   const infoChildren = [
     encodeUint(EbmlId.TimecodeScale, set.timecodeScaleNs),
     encodeString(EbmlId.MuxingApp, opts.muxingApp ?? DEFAULT_APP),

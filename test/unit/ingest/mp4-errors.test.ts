@@ -5,6 +5,7 @@ import { ParseError } from '../../../src/formats/errors.js';
 import { Mp4IngestParser } from '../../../src/ingest/mp4/mp4-ingest-parser.js';
 import type { Mp4IngestParserOptions } from '../../../src/ingest/mp4/mp4-ingest-parser.js';
 import type { ParseEvent } from '../../../src/media/parse-events.js';
+import { prng } from '../../helpers/prng.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../media-fixtures/mp4');
 const load = (name: string): Uint8Array => new Uint8Array(readFileSync(join(FIXTURES, name)));
@@ -156,17 +157,6 @@ describe('Mp4IngestParser enforces its caps', () => {
 });
 
 describe('Mp4IngestParser on corrupted real files', () => {
-  /** mulberry32: reproducible mutations. */
-  const prng = (seed: number) => {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  };
 
   for (const name of ['h264-aac-frag.mp4', 'h264-aac-progressive.mp4', 'opus-audio-only.mp4']) {
     it(`${name}: random byte damage in the boxes either converts or throws ParseError`, () => {

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MkvStreamParser } from '../../../src/formats/mkv/mkv-stream-parser.js';
 import { Mp4IngestParser, looksLikeMp4 } from '../../../src/ingest/mp4/mp4-ingest-parser.js';
 import type { ParseEvent, ParsedFragment, ParsedHeader } from '../../../src/media/parse-events.js';
+import { prng } from '../../helpers/prng.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../media-fixtures/mp4');
 const REAL = '/work/shared/real-media/fmp4';
@@ -117,17 +118,6 @@ function parseWhole(bytes: Uint8Array, options?: ConstructorParameters<typeof Mp
   return [...p.push(bytes), ...p.end()];
 }
 
-/** mulberry32: a small seeded PRNG so chunk boundaries are random but reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function parseChunked(bytes: Uint8Array, seed: number, maxChunk: number, options?: ConstructorParameters<typeof Mp4IngestParser>[0]): ParseEvent[] {
   const rnd = prng(seed);

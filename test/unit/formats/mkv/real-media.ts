@@ -7,6 +7,7 @@ import path from 'node:path';
 import { MkvStreamParser, type MkvParserOptions } from '../../../../src/formats/mkv/mkv-stream-parser.js';
 import { ParseError } from '../../../../src/formats/errors.js';
 import type { ParseEvent } from '../../../../src/media/parse-events.js';
+import { prng } from '../../../helpers/prng.js';
 
 export const REAL_MEDIA = path.resolve(process.cwd(), '../shared/real-media');
 
@@ -54,17 +55,7 @@ export const TRUNCATED_FILES: ReadonlySet<string> = new Set([
   'kvs-getmedia/output-get-media-non-increasing-timecode.mkv',
 ]);
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export type FeedResult = { events: ParseEvent[]; error?: ParseError; pushes: number };
 
