@@ -1,11 +1,21 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_PORT, type Config } from './conf/config.js';
 import { envLayer, fileLayer, resolveConfig, type ConfigLayer } from './conf/load-config.js';
+import { CLIENT_COMMANDS, runClientCommand } from './cli/run-client-command.js';
 import { startOpenKvs } from './server.js';
 
 // Composition root for the command line: the only file that reads process.env and argv.
 
-const USAGE = `usage: openkvs serve [options]
+const USAGE = `usage: openkvs <command> [options]
+
+  serve                         run the server (below)
+  streams create|list|describe|delete|update-capacity …   manage streams
+  put <stream> [file|-]         upload MKV or MP4 (a file, or stdin from ffmpeg/GStreamer)
+  get <stream> [--start …] [-o out.mkv]                  GetMedia to a file or stdout
+  fragments <stream> [--since T] [--until T]             ListFragments
+  Client commands take --endpoint-url, --region, --access-key-id, --secret-access-key (or AWS_* variables).
+
+openkvs serve [options]
 
   --port N            port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)      env OPENKVS_PORT
   --host ADDR         address to bind (default 127.0.0.1)                       env OPENKVS_HOST
@@ -21,6 +31,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 1 : 0;
+  }
+  const clientCommand = CLIENT_COMMANDS[command];
+  if (clientCommand !== undefined) {
+    return runClientCommand(clientCommand, rest, { env: process.env, stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
   }
   if (command !== 'serve') {
     process.stderr.write(`openkvs: unknown command "${command}"\n\n${USAGE}`);
