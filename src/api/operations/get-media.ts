@@ -7,6 +7,7 @@ import { errorChunk, kvsChunkParts, trailingFragmentTags } from '../../formats/m
 import type { FragmentRecord } from '../../store/fragment-store.js';
 import type { FragmentFeed } from '../../stream/fragment-feed.js';
 import type { Clock } from '../../util/clock.js';
+import { Pacer } from '../../util/pacer.js';
 import type { Input } from '../input.js';
 import { MediaResponse, type OperationTable } from '../operation.js';
 import { STREAM_NAME_RULE } from './stream-ref.js';
@@ -92,6 +93,7 @@ async function* chunks(deps: GetMediaDeps, stream: StreamRecord, start: Start, s
   signal.addEventListener('abort', onAbort);
   try {
     let cursor = firstCursor(deps, stream, start);
+    const pace = new Pacer();
     while (!signal.aborted) {
       const current = deps.registry.byId(stream.id);
       if (current === undefined) {
@@ -113,7 +115,9 @@ async function* chunks(deps: GetMediaDeps, stream: StreamRecord, start: Start, s
         if (signal.aborted) {
           return;
         }
-        yield await chunk(deps, current, f);
+        const bytes = await chunk(deps, current, f);
+        await pace.before(bytes.length, current.capacity.readBytesPerSecond, signal);
+        yield bytes;
         cursor = f.fragmentNumber;
       }
     }
@@ -166,3 +170,4 @@ async function chunk(deps: GetMediaDeps, stream: StreamRecord, f: FragmentRecord
   parts.push(trailingFragmentTags(deps.clock.now() - f.serverTimestampMs, f.fragmentNumber));
   return Buffer.concat(parts);
 }
+
