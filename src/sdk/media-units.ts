@@ -38,8 +38,9 @@ export class MediaUnitSplitter {
   }
 
   /**
-   * Input bytes not yet part of a returned unit (a cluster still arriving, an MP4 moov…). An estimate: an MP4
-   * parser may hold fewer bytes than this.
+   * An estimate of the input held and not yet part of a returned unit (a cluster still arriving, an MP4 moov…):
+   * the bytes of the pushes since the one that completed the last fragment, plus producer Tags waiting for their
+   * cluster. It misses at most the tail of that one push.
    */
   get pendingInputBytes(): number {
     return this.#inputSinceUnit + this.#tags.reduce((n, t) => n + t.length, 0);
@@ -74,6 +75,7 @@ export class MediaUnitSplitter {
       events.push(...parser.end());
     }
     const units = this.#units(events);
+    this.#inputSinceUnit = 0;
     this.danglingTagsBytes = this.#tags.reduce((n, t) => n + t.length, 0);
     this.#tags = [];
     return units;
