@@ -274,8 +274,8 @@ export class PutMediaClient extends EventEmitter<PutMediaClientEvents> {
     return this.#done.promise;
   }
 
-  /** Writes everything a readable yields (awaiting each write), then end(). */
-  async pipeFrom(source: AsyncIterable<Uint8Array | string>): Promise<PutMediaSummary> {
+  /** Writes everything a readable (or any iterable of chunks) yields, awaiting each write, then end(). */
+  async pipeFrom(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): Promise<PutMediaSummary> {
     try {
       for await (const chunk of source) {
         await this.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
