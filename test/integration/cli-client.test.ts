@@ -20,11 +20,14 @@ afterAll(async () => {
 });
 
 /** Run the CLI as a user would (a separate process; the server runs in this one, so never block on it). */
-function openkvs(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function openkvs(args: string[], env: Record<string, string> = {}, stdin?: Uint8Array): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     env: { ...process.env, AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: TEST_SECRET, AWS_REGION: 'us-east-1', OPENKVS_ENDPOINT: server.url, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (stdin !== undefined) {
+    child.stdin?.end(stdin);
+  }
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -72,6 +75,25 @@ describe('openkvs client commands', () => {
     const resumed = await openkvs(['get', 'cli-get', '--start', `CONTINUATION_TOKEN:${fromGet[2]}`, '-o', join(tmp, 'rest.mkv'), '--idle-exit', '1']);
     expect(resumed.stderr).toMatch(/^2 fragments/m);
     expect(token).toBe(fromGet[4]);
+  });
+
+  it('put uploads a file and stdin, printing one line per persisted fragment and a summary', async () => {
+    expect((await openkvs(['streams', 'create', 'cli-put'])).code).toBe(0);
+    const file = await openkvs(['put', 'cli-put', 'media-fixtures/mkv/h264-5s-1s-gop.mkv']);
+    expect(file.code).toBe(0);
+    expect(file.stdout.match(/^persisted \d+ timecode \d+$/gm)).toHaveLength(5);
+    expect(file.stdout).toMatch(/^done: 5 fragments, 5 persisted, 0 received \(no retention\), 0 refused, 0 re-sent over 1 connections/m);
+    const piped = await openkvs(['put', 'cli-put', '-'], {}, fixture('mkv/h264-5s-piped.mkv'));
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toMatch(/^done: 5 fragments, 5 persisted/m);
+    const id = server.registry.find({ name: 'cli-put' })!.id;
+    const rows = server.store.list({ streamId: id, notBeforeServerMs: 0 });
+    expect(rows).toHaveLength(10);
+    // RELATIVE by default: producer timestamps are wall-clock times, not 1970
+    expect(rows.every((r) => r.producerTimestampMs > Date.UTC(2020, 0, 1))).toBe(true);
+    const missing = await openkvs(['put', 'no-such-stream', 'media-fixtures/mkv/h264-5s-1s-gop.mkv']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/ResourceNotFoundException/);
   });
 
   it('exits 2 on usage errors, 1 on service errors and 3 when the server cannot be reached', async () => {
