@@ -47,8 +47,11 @@ export type PutMediaClientOptions = {
   /** How long a draining connection may take to end its response before it is cut. */
   drainTimeoutMs?: number;
   /**
-   * Which ack completes a fragment. `persisted` (default) needs a stream with retention; a stream without
-   * retention never sends PERSISTED, so use `received` there.
+   * Which ack completes a fragment (frees it, ends its resends). `persisted` (default): the fragment is durable.
+   * `received`: the server has it whole, for streams without retention (they never send PERSISTED) or producers
+   * that prefer never sending a fragment twice over never losing one. Even with `persisted`, a fragment that got
+   * RECEIVED on a connection the server then ended cleanly after the body ended counts as done (receivedOnly):
+   * that is how a stream without retention answers, and sending it again could only duplicate it.
    */
   completeOn?: 'persisted' | 'received';
   /** Largest fragment taken from the input (default 50 MiB, the KVS limit). */
@@ -158,6 +161,7 @@ type Conn = {
   /** Entries sent on this connection in order; BUFFERING acks are matched to them by position. */
   sent: Entry[];
   bufferingIdx: number;
+  /** Every fragment number this connection announced, kept after completion: later acks for it are not errors. */
   byNumber: Map<string, Entry>;
   received: Set<Entry>;
   acks: AckStreamParser;
@@ -593,9 +597,11 @@ export class PutMediaClient extends EventEmitter<PutMediaClientEvents> {
           this.#protocolError(conn, `RECEIVED for fragment ${ack.fragmentNumber}, which got no BUFFERING`);
           return;
         }
-        conn.received.add(e);
         if (this.#opts.completeOn === 'received') {
-          this.#complete(conn, e, 'persisted');
+          this.#failuresWithoutProgress = 0;
+          this.#complete(conn, e, 'received');
+        } else if (e.state === 'pending') {
+          conn.received.add(e);
         }
         return;
       }
@@ -607,6 +613,14 @@ export class PutMediaClient extends EventEmitter<PutMediaClientEvents> {
         }
         conn.persistedAny = true;
         this.#failuresWithoutProgress = 0;
+        if (e.state === 'received') {
+          // completeOn 'received' finished it already; the stream does persist after all.
+          e.state = 'persisted';
+          this.#summary.receivedOnly--;
+          this.#summary.persisted++;
+          this.emit('persisted', { timecode: e.timecode, fragmentNumber: ack.fragmentNumber });
+          return;
+        }
         this.#complete(conn, e, 'persisted');
         return;
       }
@@ -657,9 +671,6 @@ export class PutMediaClient extends EventEmitter<PutMediaClientEvents> {
     this.#retainedBytes -= e.bytes.length;
     e.bytes = EMPTY;
     conn.received.delete(e);
-    if (e.fragmentNumber !== undefined) {
-      conn.byNumber.delete(e.fragmentNumber);
-    }
     while (conn.bufferingIdx > 0 && conn.sent[0] !== undefined && conn.sent[0].state !== 'pending') {
       conn.sent.shift();
       conn.bufferingIdx--;

@@ -308,6 +308,25 @@ describe('PutMediaClient (scripted endpoint)', () => {
     expect(summary).toMatchObject({ persisted: 0, receivedOnly: 5, connections: 1, resent: 0 });
   });
 
+  it('with completeOn received, finishes fragments at RECEIVED and still counts a later PERSISTED', async () => {
+    const ep = await start((u) => {
+      u.onFragment = (tc, n) => {
+        u.ack({ EventType: 'BUFFERING', FragmentTimecode: tc, FragmentNumber: `${n}` });
+        u.ack({ EventType: 'RECEIVED', FragmentTimecode: tc, FragmentNumber: `${n}` });
+        if (n % 2 === 1) {
+          u.ack({ EventType: 'PERSISTED', FragmentTimecode: tc, FragmentNumber: `${n}` });
+        }
+      };
+      u.onEnd = () => u.res.end();
+    });
+    const c = client(ep.url, { completeOn: 'received' });
+    const persisted: number[] = [];
+    c.on('persisted', (f) => persisted.push(f.timecode));
+    const summary = await within(c.pipeFrom([CLIP]), 'the upload');
+    expect(summary).toMatchObject({ persisted: 3, receivedOnly: 2, connections: 1, resent: 0 });
+    expect(persisted).toEqual([0, 2000, 4000]);
+  });
+
   it('bounds memory: write() waits while unpersisted fragments exceed maxBufferedBytes, until PERSISTED frees them', async () => {
     const held: (() => void)[] = [];
     const ep = await start((u) => {
