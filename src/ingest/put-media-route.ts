@@ -40,6 +40,7 @@ type LiveUpload = { streamId: number; abort(error: 'STREAM_NOT_ACTIVE' | 'INTERN
 export class PutMediaService {
   readonly #d: PutMediaDeps;
   readonly #uploads = new Set<LiveUpload>();
+  #closing = false;
 
   constructor(deps: PutMediaDeps) {
     this.#d = deps;
@@ -58,6 +59,9 @@ export class PutMediaService {
 
   readonly route: StreamingRoute = async (req, res, ctx) => {
     const d = this.#d;
+    if (this.#closing) {
+      throw new KvsError('ServiceUnavailableException', 'The server is shutting down; reconnect to another endpoint or retry shortly.');
+    }
     const headers = parsePutMediaHeaders(req.headers, d.clock.now());
     const stream = d.registry.find({ name: headers.streamName, arn: headers.streamArn });
     if (stream === undefined) {
@@ -80,6 +84,8 @@ export class PutMediaService {
 
   /** Finish every upload (shutdown): each ends with what was received so far. */
   async closeAll(): Promise<void> {
+    // From now on new uploads are refused (503, retryable), so none starts after the in-flight ones were ended.
+    this.#closing = true;
     for (const u of this.#uploads) {
       u.abort('INTERNAL_ERROR');
     }
@@ -194,7 +200,10 @@ export class PutMediaService {
     const idleTimer = setInterval(() => {
       const now = Date.now();
       if (now - lastData >= d.idleTimeoutMs) {
-        void finish();
+        // No data for the idle timeout: the upload is over. Treat it as the end of the body, so a trailing
+        // unknown-size cluster (complete, but waiting for the next element to prove it) is still stored.
+        clearInterval(idleTimer);
+        onEnd();
         return;
       }
       if (now - lastData >= IDLE_ACK_INTERVAL_MS && now - lastIdle >= IDLE_ACK_INTERVAL_MS && headers.ackRequired) {
@@ -203,7 +212,9 @@ export class PutMediaService {
       }
     }, 500);
 
-    const onEnd = (): void => {
+    function onEnd(): void {
+      // Bytes arriving after the idle timeout ended the upload are not parsed any more.
+      req.off('data', onData);
       void (async () => {
         if (finished) {
           return;
@@ -212,7 +223,7 @@ export class PutMediaService {
         await session.end();
         await finish();
       })();
-    };
+    }
     if (preread !== null) {
       // The body was read already to check a signature over its hash.
       onData(preread);

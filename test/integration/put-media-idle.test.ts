@@ -35,4 +35,12 @@ describe('PutMedia idle handling', () => {
     expect(res.acks.filter((a) => a.EventType === 'IDLE').length).toBeGreaterThanOrEqual(1);
     expect(res.acks.some((a) => a.EventType === 'PERSISTED')).toBe(true);
   });
+
+  it('stores a trailing unknown-size cluster when the idle timeout ends the upload', async () => {
+    // piped MKV: unknown-size clusters, so the last one is only known to be complete when the upload ends
+    const piped = fixture('mkv/h264-5s-piped.mkv');
+    const res = await putMedia(server.url, piped, { streamName: 'idle', chunkSize: piped.length, chunkDelayMs: 60_000 });
+    expect(res.acks.filter((a) => a.EventType === 'PERSISTED').map((a) => a.FragmentTimecode)).toEqual([0, 1000, 2000, 3000, 4000]);
+    expect(res.acks.filter((a) => a.EventType === 'ERROR')).toEqual([]);
+  });
 });
