@@ -34,6 +34,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const clientCommand = CLIENT_COMMANDS[command];
   if (clientCommand !== undefined) {
+    // `openkvs fragments cam1 | head`: a reader that stops early is not an error.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') {
+        process.exit(0);
+      }
+      throw err;
+    });
     return runClientCommand(clientCommand, rest, { env: process.env, stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
   }
   if (command !== 'serve') {
