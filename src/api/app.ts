@@ -111,7 +111,18 @@ async function sendMedia(res: Response, media: MediaResponse): Promise<void> {
       if (done || abort.signal.aborted) {
         break;
       }
-      if (!res.write(value)) {
+      let flowing = true;
+      if (value instanceof Uint8Array) {
+        flowing = res.write(value);
+      } else {
+        // one unit, several pieces: corked so they leave in one writev
+        res.cork();
+        for (const piece of value) {
+          flowing = res.write(piece);
+        }
+        res.uncork();
+      }
+      if (!flowing) {
         await new Promise<void>((resolve) => {
           const go = (): void => {
             res.off('drain', go);

@@ -12,10 +12,13 @@ export type OperationContext = {
  * A body given as a function gets an AbortSignal that fires when the client goes away, so a long wait (a live
  * tail) can end at once.
  */
+export type MediaPiece = Uint8Array | readonly Uint8Array[];
+
 export class MediaResponse {
   constructor(
     readonly contentType: string,
-    readonly body: AsyncIterable<Uint8Array> | ((signal: AbortSignal) => AsyncIterable<Uint8Array>),
+    /** Each item is one piece, or the pieces of one unit written together (no copy into one buffer). */
+    readonly body: AsyncIterable<MediaPiece> | ((signal: AbortSignal) => AsyncIterable<MediaPiece>),
   ) {}
 }
 

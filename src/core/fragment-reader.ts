@@ -6,6 +6,12 @@ import type { MemoryBuffer } from '../store/memory-buffer.js';
 export type ReadQuery = Omit<FragmentQuery, 'streamId' | 'notBeforeServerMs'>;
 
 /**
+ * Recently read fragments are kept (up to this many bytes) so that many live readers of one stream — or a reader
+ * that prefetched — share one disk read per fragment.
+ */
+export const SHARED_READ_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
  * What every reader (GetMedia, ListFragments, GetMediaForFragmentList, later HLS) sees of a stream: the durable
  * store filtered by the stream's current retention, or the rolling buffer for retention-0 streams.
  */
@@ -13,6 +19,8 @@ export class FragmentReader {
   readonly #store: FragmentStore;
   readonly #buffer: MemoryBuffer;
   readonly #clock: Clock;
+  readonly #cache = new Map<string, { bytes: Promise<Uint8Array | undefined>; size: number }>();
+  #cachedBytes = 0;
 
   constructor(store: FragmentStore, buffer: MemoryBuffer, clock: Clock) {
     this.#store = store;
@@ -37,15 +45,26 @@ export class FragmentReader {
   }
 
   /** The stored bytes (producer Tags + Cluster); undefined if the fragment expired or vanished meanwhile. */
-  async bytes(stream: StreamRecord, f: FragmentRecord): Promise<Uint8Array | undefined> {
+  bytes(stream: StreamRecord, f: FragmentRecord): Promise<Uint8Array | undefined> {
     if (stream.retentionHours === 0) {
-      return this.#buffer.read(stream.id, f.fragmentNumber);
+      return Promise.resolve(this.#buffer.read(stream.id, f.fragmentNumber));
     }
-    try {
-      return await this.#store.readBytes(f);
-    } catch {
-      return undefined;
+    const key = `${f.streamId}:${f.fragmentNumber}`;
+    const hit = this.#cache.get(key);
+    if (hit !== undefined) {
+      this.#cache.delete(key);
+      this.#cache.set(key, hit);
+      return hit.bytes;
     }
+    const bytes = this.#store.readBytes(f).catch(() => undefined);
+    this.#cache.set(key, { bytes, size: f.size });
+    this.#cachedBytes += f.size;
+    while (this.#cachedBytes > SHARED_READ_CACHE_BYTES && this.#cache.size > 1) {
+      const [oldKey, old] = this.#cache.entries().next().value as [string, { size: number }];
+      this.#cache.delete(oldKey);
+      this.#cachedBytes -= old.size;
+    }
+    return bytes;
   }
 
   trackInfo(id: number): StoredTrackInfo | undefined {

@@ -24,7 +24,7 @@ export type NewFragment = Omit<FragmentRecord, 'size' | 'tagsSize'> & {
   clusterBytes: Uint8Array;
 };
 
-export type StoredTrackInfo = TrackSet & { id: number; header: Uint8Array };
+export type StoredTrackInfo = TrackSet & { id: number; streamId: number; header: Uint8Array };
 
 export type FragmentQuery = {
   streamId: number;

@@ -352,7 +352,7 @@ describe('GetMediaForFragmentList', () => {
     const body = typeof media.body === 'function' ? media.body(new AbortController().signal) : media.body;
     const parts: Uint8Array[] = [];
     for await (const part of body) {
-      parts.push(part);
+      parts.push(...(part instanceof Uint8Array ? [part] : part));
     }
     const chunks = chunksOf(new Uint8Array(Buffer.concat(parts)));
     expect(chunks.map((c) => c.tags['AWS_KINESISVIDEO_FRAGMENT_NUMBER'])).toEqual(wanted);

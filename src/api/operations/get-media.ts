@@ -86,7 +86,7 @@ function parseSelector(sel: Input): Start {
   }
 }
 
-async function* chunks(deps: GetMediaDeps, stream: StreamRecord, start: Start, signal: AbortSignal, release: () => void): AsyncGenerator<Uint8Array> {
+async function* chunks(deps: GetMediaDeps, stream: StreamRecord, start: Start, signal: AbortSignal, release: () => void): AsyncGenerator<Uint8Array[]> {
   let wake: (() => void) | null = null;
   const unsubscribe = deps.feed.subscribe(stream.id, () => wake?.());
   const onAbort = (): void => wake?.();
@@ -111,13 +111,23 @@ async function* chunks(deps: GetMediaDeps, stream: StreamRecord, start: Start, s
         wake = null;
         continue;
       }
-      for (const f of page) {
-        if (signal.aborted) {
+      for (let i = 0; i < page.length; i++) {
+        const f = page[i];
+        if (signal.aborted || f === undefined) {
           return;
         }
-        const bytes = await chunk(deps, current, f);
-        await pace.before(bytes.length, current.capacity.readBytesPerSecond, signal);
-        yield bytes;
+        const parts = await chunk(deps, current, f);
+        const next = page[i + 1];
+        if (next !== undefined) {
+          // read ahead: the next fragment comes off disk while this one is on the wire
+          void deps.reader.bytes(current, next);
+        }
+        await pace.before(
+          parts.reduce((n, p) => n + p.length, 0),
+          current.capacity.readBytesPerSecond,
+          signal,
+        );
+        yield parts;
         cursor = f.fragmentNumber;
       }
     }
@@ -159,15 +169,14 @@ function justBefore(fragmentNumber: string): string | undefined {
   return n === 0n ? undefined : (n - 1n).toString().padStart(fragmentNumber.length, '0');
 }
 
-async function chunk(deps: GetMediaDeps, stream: StreamRecord, f: FragmentRecord): Promise<Uint8Array> {
+async function chunk(deps: GetMediaDeps, stream: StreamRecord, f: FragmentRecord): Promise<Uint8Array[]> {
   const bytes = await deps.reader.bytes(stream, f);
   const info = deps.reader.trackInfo(f.trackInfoId);
   if (bytes === undefined || info === undefined) {
     // expired or deleted between listing and reading
-    return errorChunk(f.fragmentNumber, 'FRAGMENT_NOT_FOUND', FRAGMENT_NOT_FOUND);
+    return [errorChunk(f.fragmentNumber, 'FRAGMENT_NOT_FOUND', FRAGMENT_NOT_FOUND)];
   }
   const parts = kvsChunkParts(info.header, bytes, f.tagsSize, f);
   parts.push(trailingFragmentTags(deps.clock.now() - f.serverTimestampMs, f.fragmentNumber));
-  return Buffer.concat(parts);
+  return parts;
 }
-

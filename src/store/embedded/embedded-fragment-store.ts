@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { promises as fsp, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,11 @@ type FragmentRow = {
   tags_size: number;
   track_info_id: number;
 };
+
+type Statement = Database.Statement<unknown[]>;
+
+/** Segment files kept open for reads; a reader mostly touches the few newest segments of a stream. */
+const MAX_OPEN_READ_HANDLES = 256;
 
 type TrackInfoRow = { id: number; stream_id: number; hash: string; timecode_scale_ns: number; tracks_json: string; header: Buffer };
 type SegmentRow = { id: number; stream_id: number; created_ms: number };
@@ -65,6 +71,11 @@ export class EmbeddedFragmentStore implements FragmentStore {
   /** Track infos handed out but not committed yet (they commit with their first fragment). */
   readonly #pendingTrackInfos = new Map<number, TrackInfoRow>();
   #closed = false;
+  /** Prepared statements by SQL text: preparing costs more than running the small queries readers make per chunk. */
+  readonly #statements = new Map<string, Statement>();
+  /** Track infos never change once written; readers ask for one per chunk. */
+  readonly #trackInfoCache = new Map<number, StoredTrackInfo>();
+  readonly #readHandles = new Map<string, Promise<fsp.FileHandle>>();
 
   constructor(db: Db, dataDir: string, clock: Clock) {
     this.#db = db;
@@ -109,7 +120,7 @@ export class EmbeddedFragmentStore implements FragmentStore {
         return p.id;
       }
     }
-    const found = this.#db.prepare('SELECT id FROM track_infos WHERE stream_id = ? AND hash = ?').get(streamId, hash) as { id: number } | undefined;
+    const found = this.#sql('SELECT id FROM track_infos WHERE stream_id = ? AND hash = ?').get(streamId, hash) as { id: number } | undefined;
     if (found !== undefined) {
       return found.id;
     }
@@ -127,8 +138,12 @@ export class EmbeddedFragmentStore implements FragmentStore {
   }
 
   trackInfo(id: number): StoredTrackInfo | undefined {
-    const row = (this.#pendingTrackInfos.get(id) ?? this.#db.prepare('SELECT * FROM track_infos WHERE id = ?').get(id)) as
-      | { id: number; timecode_scale_ns: number; tracks_json: string; header: Buffer }
+    const cached = this.#trackInfoCache.get(id);
+    if (cached !== undefined) {
+      return cached;
+    }
+    const row = (this.#pendingTrackInfos.get(id) ?? this.#sql('SELECT * FROM track_infos WHERE id = ?').get(id)) as
+      | { id: number; stream_id: number; timecode_scale_ns: number; tracks_json: string; header: Buffer }
       | undefined;
     if (row === undefined) {
       return undefined;
@@ -138,13 +153,17 @@ export class EmbeddedFragmentStore implements FragmentStore {
       uid: t.uid === undefined ? undefined : BigInt(t.uid),
       codecPrivate: t.codecPrivate === undefined ? undefined : new Uint8Array(Buffer.from(t.codecPrivate, 'base64')),
     }));
-    return { id: row.id, timecodeScaleNs: row.timecode_scale_ns, tracks, header: new Uint8Array(row.header) };
+    const info: StoredTrackInfo = { id: row.id, streamId: row.stream_id, timecodeScaleNs: row.timecode_scale_ns, tracks, header: new Uint8Array(row.header) };
+    if (!this.#pendingTrackInfos.has(id)) {
+      this.#trackInfoCache.set(id, info);
+    }
+    return info;
   }
 
   nextFragmentNumber(streamId: number, serverMs: number): string {
     let last = this.#lastNumber.get(streamId);
     if (last === undefined) {
-      const row = this.#db.prepare('SELECT MAX(fragment_number) AS n FROM fragments WHERE stream_id = ?').get(streamId) as { n: string | null };
+      const row = this.#sql('SELECT MAX(fragment_number) AS n FROM fragments WHERE stream_id = ?').get(streamId) as { n: string | null };
       last = row.n === null ? 0n : BigInt(row.n);
     }
     // serverMs × 10^6 keeps numbers a fixed 19 digits for centuries, so TEXT order equals numeric order.
@@ -236,39 +255,67 @@ export class EmbeddedFragmentStore implements FragmentStore {
   }
 
   get(streamId: number, fragmentNumber: string): FragmentRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM fragments WHERE stream_id = ? AND fragment_number = ?').get(streamId, fragmentNumber) as FragmentRow | undefined;
+    const row = this.#sql('SELECT * FROM fragments WHERE stream_id = ? AND fragment_number = ?').get(streamId, fragmentNumber) as FragmentRow | undefined;
     return row === undefined ? undefined : toRecord(row);
   }
 
   async readBytes(f: FragmentRecord): Promise<Uint8Array> {
-    const row = this.#db.prepare('SELECT segment_id, offset, size FROM fragments WHERE stream_id = ? AND fragment_number = ?').get(f.streamId, f.fragmentNumber) as
+    const row = this.#sql('SELECT segment_id, offset, size FROM fragments WHERE stream_id = ? AND fragment_number = ?').get(f.streamId, f.fragmentNumber) as
       | { segment_id: number; offset: number; size: number }
       | undefined;
     if (row === undefined) {
       throw new Error(`fragment ${f.fragmentNumber} is gone`);
     }
-    const fh = await fsp.open(segmentPath(this.#dataDir, f.streamId, row.segment_id), 'r');
-    try {
-      const buf = Buffer.allocUnsafe(row.size);
-      const { bytesRead } = await fh.read(buf, 0, row.size, row.offset);
-      if (bytesRead !== row.size) {
-        throw new Error(`fragment ${f.fragmentNumber}: segment file is shorter than its index entry`);
-      }
-      return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
-    } finally {
-      await fh.close();
+    const fh = await this.#readHandle(segmentPath(this.#dataDir, f.streamId, row.segment_id));
+    const buf = Buffer.allocUnsafe(row.size);
+    const { bytesRead } = await fh.read(buf, 0, row.size, row.offset);
+    if (bytesRead !== row.size) {
+      throw new Error(`fragment ${f.fragmentNumber}: segment file is shorter than its index entry`);
+    }
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  }
+
+  /** Segment files stay open for reading (most recently used first), so a chunk costs one read, not open+read+close. */
+  #readHandle(path: string): Promise<fsp.FileHandle> {
+    let h = this.#readHandles.get(path);
+    if (h !== undefined) {
+      this.#readHandles.delete(path);
+      this.#readHandles.set(path, h);
+      return h;
+    }
+    h = fsp.open(path, 'r');
+    this.#readHandles.set(path, h);
+    h.catch(() => this.#readHandles.delete(path));
+    while (this.#readHandles.size > MAX_OPEN_READ_HANDLES) {
+      const [oldest, handle] = this.#readHandles.entries().next().value as [string, Promise<fsp.FileHandle>];
+      this.#readHandles.delete(oldest);
+      void handle.then((fh) => fh.close()).catch(() => undefined);
+    }
+    return h;
+  }
+
+  #closeReadHandle(path: string): void {
+    const h = this.#readHandles.get(path);
+    if (h !== undefined) {
+      this.#readHandles.delete(path);
+      void h.then((fh) => fh.close()).catch(() => undefined);
     }
   }
 
   expire(streamId: number, cutoffServerMs: number): number {
     this.#bytesByStream.delete(streamId);
-    return this.#db.prepare('DELETE FROM fragments WHERE stream_id = ? AND server_ts_ms < ?').run(streamId, cutoffServerMs).changes;
+    return this.#sql('DELETE FROM fragments WHERE stream_id = ? AND server_ts_ms < ?').run(streamId, cutoffServerMs).changes;
   }
 
   dropStream(streamId: number): void {
     this.#db.transaction(() => {
-      this.#db.prepare('DELETE FROM fragments WHERE stream_id = ?').run(streamId);
-      this.#db.prepare('DELETE FROM track_infos WHERE stream_id = ?').run(streamId);
+      this.#sql('DELETE FROM fragments WHERE stream_id = ?').run(streamId);
+      this.#sql('DELETE FROM track_infos WHERE stream_id = ?').run(streamId);
+      for (const [id, info] of this.#trackInfoCache) {
+        if (info.streamId === streamId) {
+          this.#trackInfoCache.delete(id);
+        }
+      }
     })();
     this.#lastNumber.delete(streamId);
     this.#bytesByStream.delete(streamId);
@@ -293,13 +340,14 @@ export class EmbeddedFragmentStore implements FragmentStore {
         this.#retire(o.stream_id, open);
       }
       const path = segmentPath(this.#dataDir, o.stream_id, o.id);
+      this.#closeReadHandle(path);
       try {
         bytesFreed += statSync(path).size;
         await fsp.unlink(path);
       } catch {
         // already gone (e.g. the stream directory was removed)
       }
-      this.#db.prepare('DELETE FROM segments WHERE id = ?').run(o.id);
+      this.#sql('DELETE FROM segments WHERE id = ?').run(o.id);
       segmentsDeleted++;
     }
     return { segmentsDeleted, bytesFreed };
@@ -308,7 +356,7 @@ export class EmbeddedFragmentStore implements FragmentStore {
   storedBytes(streamId: number): number {
     let n = this.#bytesByStream.get(streamId);
     if (n === undefined) {
-      n = (this.#db.prepare('SELECT COALESCE(SUM(size), 0) AS n FROM fragments WHERE stream_id = ?').get(streamId) as { n: number }).n;
+      n = (this.#sql('SELECT COALESCE(SUM(size), 0) AS n FROM fragments WHERE stream_id = ?').get(streamId) as { n: number }).n;
       this.#bytesByStream.set(streamId, n);
     }
     return n;
@@ -320,10 +368,22 @@ export class EmbeddedFragmentStore implements FragmentStore {
     }
     this.#closed = true;
     await this.#committer.drain();
+    for (const path of [...this.#readHandles.keys()]) {
+      this.#closeReadHandle(path);
+    }
     for (const seg of this.#open.values()) {
       await seg.fd.close().catch(() => undefined);
     }
     this.#open.clear();
+  }
+
+  #sql(text: string): Statement {
+    let st = this.#statements.get(text);
+    if (st === undefined) {
+      st = this.#db.prepare<unknown[]>(text);
+      this.#statements.set(text, st);
+    }
+    return st;
   }
 
   #segmentFor(streamId: number): Promise<OpenSegment> {
