@@ -27,6 +27,8 @@ const TOKEN_RULE = { min: 1, max: 128, pattern: /^[a-zA-Z0-9_.-]+$/ } as const;
 const SELECTORS = ['FRAGMENT_NUMBER', 'SERVER_TIMESTAMP', 'PRODUCER_TIMESTAMP', 'NOW', 'EARLIEST', 'CONTINUATION_TOKEN'] as const;
 /** Fragments fetched from the index per step while catching up: bounded memory whatever the backlog. */
 const PAGE = 16;
+/** Announced fragments a caught-up reader may hold before it falls back to reading the index. */
+const LIVE_QUEUE_MAX = 64;
 /** While caught up, re-check the index this often in case a notification was missed. */
 const LIVE_POLL_MS = 1000;
 /** GetMedia error id for "requested fragment not found" (model documentation). */
@@ -88,27 +90,53 @@ function parseSelector(sel: Input): Start {
 
 async function* chunks(deps: GetMediaDeps, stream: StreamRecord, start: Start, signal: AbortSignal, release: () => void): AsyncGenerator<Uint8Array[]> {
   let wake: (() => void) | null = null;
-  const unsubscribe = deps.feed.subscribe(stream.id, () => wake?.());
+  // Fragments announced by the feed while this reader is caught up. The store commits a stream's fragments in
+  // number order and the feed announces them in commit order, so a caught-up reader can take them from here
+  // without asking the index; on overflow it falls back to the index.
+  let announced: FragmentRecord[] = [];
+  let overflowed = false;
+  const unsubscribe = deps.feed.subscribe(stream.id, (f) => {
+    if (announced.length >= LIVE_QUEUE_MAX) {
+      overflowed = true;
+      announced = [];
+    } else if (!overflowed) {
+      announced.push(f);
+    }
+    wake?.();
+  });
   const onAbort = (): void => wake?.();
   signal.addEventListener('abort', onAbort);
   try {
     let cursor = firstCursor(deps, stream, start);
+    let caughtUp = false;
     const pace = new Pacer();
     while (!signal.aborted) {
       const current = deps.registry.byId(stream.id);
       if (current === undefined) {
         return; // stream deleted: the response ends
       }
-      const page = deps.reader.list(current, { afterFragmentNumber: cursor, limit: PAGE });
+      let page: FragmentRecord[];
+      if (caughtUp && !overflowed) {
+        page = announced.filter((f) => cursor === undefined || f.fragmentNumber > cursor);
+        announced = [];
+      } else {
+        overflowed = false;
+        announced = [];
+        page = deps.reader.list(current, { afterFragmentNumber: cursor, limit: PAGE });
+        caughtUp = page.length < PAGE;
+      }
       if (page.length === 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, LIVE_POLL_MS);
+        const polled = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(true), LIVE_POLL_MS);
           wake = () => {
             clearTimeout(timer);
-            resolve();
+            resolve(false);
           };
         });
         wake = null;
+        if (polled) {
+          caughtUp = false; // nothing announced for a while: check the index, in case an announcement was missed
+        }
         continue;
       }
       for (let i = 0; i < page.length; i++) {
