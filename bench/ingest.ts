@@ -11,10 +11,10 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { MkvStreamParser } from '../src/formats/mkv/mkv-stream-parser.js';
 import { TEST_ACCESS_KEY, TEST_SECRET } from '../test/helpers/server.js';
 import { signRequest, signedPost } from '../test/helpers/signed-fetch.js';
 import { frameHeader } from './floor-server.js';
+import { makeFixture, type Fixture } from './fixture.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE_SECONDS = 20;
@@ -34,47 +34,6 @@ type ServerKind = 'openkvs' | 'floor';
 
 /** One write of the upload; a fragment when it ends with a cluster (timecode set). */
 type Unit = { bytes: Buffer; timecode: number | null };
-type Cluster = { bytes: Buffer; timecode: number };
-
-type Fixture = { file: Buffer; prefix: Buffer; clusters: Cluster[] };
-
-function makeFixture(): Fixture {
-  // To a pipe, as a live producer sends it: unknown-size Segment, no Cues, so any cluster count is a valid upload.
-  const file = execFileSync(
-    'ffmpeg',
-    [
-      ...['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=30:duration=${FIXTURE_SECONDS}`],
-      ...['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p'],
-      ...['-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-bf', '0', '-b:v', '2M', '-maxrate', '2M', '-bufsize', '2M'],
-      ...['-cluster_time_limit', '1100', '-cluster_size_limit', '8000000', '-f', 'matroska', 'pipe:1'],
-    ],
-    { maxBuffer: 256 * 1024 * 1024 },
-  );
-  const parser = new MkvStreamParser();
-  const clusters: Cluster[] = [];
-  let prefixEnd = -1;
-  let pos = 0;
-  for (const ev of [...parser.push(file), ...parser.end()]) {
-    if (ev.kind !== 'fragment') {
-      continue;
-    }
-    const at = file.indexOf(ev.fragment.bytes, pos);
-    if (at < 0) {
-      throw new Error(`fixture: cluster ${ev.fragment.timecode} not found in the file`);
-    }
-    if (prefixEnd < 0) {
-      prefixEnd = at;
-    }
-    // Anything between two clusters (Tags, Void) travels with the cluster after it.
-    const end = at + ev.fragment.bytes.length;
-    clusters.push({ bytes: file.subarray(pos === 0 ? at : pos, end), timecode: ev.fragment.timecode });
-    pos = end;
-  }
-  if (clusters.length < Math.max(...Object.values(REALTIME_CLUSTERS), ...Object.values(FAST_PLAN).map((p) => p.clusters))) {
-    throw new Error(`fixture: only ${clusters.length} clusters`);
-  }
-  return { file, prefix: file.subarray(0, prefixEnd), clusters };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Servers under test, as child processes.
@@ -396,7 +355,7 @@ async function main(): Promise<void> {
   const children: Child[] = [];
   try {
     process.stdout.write(`openkvs ingest bench: ${availableParallelism()} CPUs, node ${process.version}, data under ${dir}\n`);
-    const fx = makeFixture();
+    const fx = makeFixture(FIXTURE_SECONDS, Math.max(...Object.values(REALTIME_CLUSTERS), ...Object.values(FAST_PLAN).map((p) => p.clusters)));
     const sizes = fx.clusters.map((c) => c.bytes.length);
     process.stdout.write(
       `fixture: ffmpeg testsrc2 1280x720 30 fps H.264 2 Mbps, ${fx.clusters.length} clusters of 1 s (${f1(Math.min(...sizes) / 1e3)}–${f1(Math.max(...sizes) / 1e3)} KB), ${f2(fx.file.length / 1e6)} MB\n`,

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../../helpers/parse-error.js';
 import { ByteReader } from '../../../../src/formats/bits/byte-reader.js';
-import { ParseError } from '../../../../src/formats/errors.js';
 
 const b = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
 
-function errorOf(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ParseError);
-    return e as ParseError;
-  }
-  throw new Error('expected a ParseError');
-}
 
 describe('ByteReader', () => {
   it('reads big-endian integers of 0..8 bytes', () => {

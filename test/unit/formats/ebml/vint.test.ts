@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../../../src/formats/errors.js';
+import { errorOf } from '../../../helpers/parse-error.js';
 import { readElementId, readElementSize, readSignedVint, readVintValue, vintLength } from '../../../../src/formats/ebml/vint.js';
 
 const b = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
@@ -8,15 +8,6 @@ function size(bytes: Uint8Array) {
   return readElementSize(bytes, 0, bytes.length, 100);
 }
 
-function errorOf(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ParseError);
-    return e as ParseError;
-  }
-  throw new Error('expected a ParseError');
-}
 
 describe('vintLength', () => {
   it.each([

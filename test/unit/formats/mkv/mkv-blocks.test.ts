@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../../helpers/parse-error.js';
 import { ByteReader } from '../../../../src/formats/bits/byte-reader.js';
-import { ParseError } from '../../../../src/formats/errors.js';
 import { parseBlockHeader, parseClusterBlocks } from '../../../../src/formats/mkv/mkv-blocks.js';
 import { ID, bytes, cluster, el, elUnknown, simpleBlock, uint } from './ebml-build.js';
 
@@ -10,15 +10,6 @@ function header(data: number[]) {
   return { ...h, rest: r.remaining };
 }
 
-function errorOf(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ParseError);
-    return e as ParseError;
-  }
-  throw new Error('expected a ParseError');
-}
 
 describe('block header', () => {
   it('reads track, signed relative timecode and flags', () => {

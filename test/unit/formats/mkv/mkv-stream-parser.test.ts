@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../../../src/formats/errors.js';
+import { errorOf } from '../../../helpers/parse-error.js';
+import type { ParseError } from '../../../../src/formats/errors.js';
 import { MkvStreamParser, type MkvParserOptions } from '../../../../src/formats/mkv/mkv-stream-parser.js';
 import type { ParseEvent, ParsedFragment } from '../../../../src/media/parse-events.js';
 import {
@@ -32,15 +33,6 @@ function parseAll(data: Uint8Array, options?: MkvParserOptions, chunk = data.len
   return events;
 }
 
-function errorOf(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ParseError);
-    return e as ParseError;
-  }
-  throw new Error('expected a ParseError');
-}
 
 /** Parses in one push and in 1-byte pushes; both must fail the same way. */
 function rejects(data: Uint8Array, options?: MkvParserOptions): ParseError {
