@@ -27,6 +27,8 @@ const TOKEN_RULE = { min: 1, max: 128, pattern: /^[a-zA-Z0-9_.-]+$/ } as const;
 const SELECTORS = ['FRAGMENT_NUMBER', 'SERVER_TIMESTAMP', 'PRODUCER_TIMESTAMP', 'NOW', 'EARLIEST', 'CONTINUATION_TOKEN'] as const;
 /** Fragments fetched from the index per step while catching up: bounded memory whatever the backlog. */
 const PAGE = 16;
+/** How far a reader catching up reads ahead of what it sends (bounded: fragments can be up to 50 MB). */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 /** Announced fragments a caught-up reader may hold before it falls back to reading the index. */
 const LIVE_QUEUE_MAX = 64;
 /** While caught up, re-check the index this often in case a notification was missed. */
@@ -144,12 +146,15 @@ async function* chunks(deps: GetMediaDeps, stream: StreamRecord, start: Start, s
         if (signal.aborted || f === undefined) {
           return;
         }
-        const parts = await chunk(deps, current, f);
-        const next = page[i + 1];
-        if (next !== undefined) {
-          // read ahead: the next fragment comes off disk while this one is on the wire
-          void deps.reader.bytes(current, next);
+        // Read ahead (up to READ_AHEAD_BYTES): the next fragments come off disk while this one is on the wire.
+        for (let j = i + 1, ahead = 0; j < page.length && ahead < READ_AHEAD_BYTES; j++) {
+          const next = page[j];
+          if (next !== undefined) {
+            ahead += next.size;
+            void deps.reader.bytes(current, next);
+          }
         }
+        const parts = await chunk(deps, current, f);
         await pace.before(
           parts.reduce((n, p) => n + p.length, 0),
           current.capacity.readBytesPerSecond,
