@@ -49,28 +49,55 @@ export class FragmentReader {
     if (stream.retentionHours === 0) {
       return Promise.resolve(this.#buffer.read(stream.id, f.fragmentNumber));
     }
-    const key = `${f.streamId}:${f.fragmentNumber}`;
-    const hit = this.#cache.get(key);
+    const hit = this.#cached(f);
     if (hit !== undefined) {
-      this.#cache.delete(key);
-      this.#cache.set(key, hit);
-      return hit.bytes;
+      return hit;
     }
     const bytes = this.#store.readBytes(f).catch(() => undefined);
-    this.#cache.set(key, { bytes, size: f.size });
+    this.#remember(f, bytes);
+    return bytes;
+  }
+
+  /** Start reading fragments a reader will want next, in as few reads as their layout allows. */
+  prefetch(stream: StreamRecord, fragments: readonly FragmentRecord[]): void {
+    if (stream.retentionHours === 0) {
+      return;
+    }
+    const missing = fragments.filter((f) => !this.#cache.has(cacheKey(f)));
+    if (missing.length === 0) {
+      return;
+    }
+    const all = this.#store.readMany(missing).catch(() => missing.map(() => undefined));
+    missing.forEach((f, i) => this.#remember(f, all.then((r) => r[i])));
+  }
+
+  #cached(f: FragmentRecord): Promise<Uint8Array | undefined> | undefined {
+    const key = cacheKey(f);
+    const hit = this.#cache.get(key);
+    if (hit === undefined) {
+      return undefined;
+    }
+    this.#cache.delete(key);
+    this.#cache.set(key, hit);
+    return hit.bytes;
+  }
+
+  #remember(f: FragmentRecord, bytes: Promise<Uint8Array | undefined>): void {
+    this.#cache.set(cacheKey(f), { bytes, size: f.size });
     this.#cachedBytes += f.size;
     while (this.#cachedBytes > SHARED_READ_CACHE_BYTES && this.#cache.size > 1) {
       const [oldKey, old] = this.#cache.entries().next().value as [string, { size: number }];
       this.#cache.delete(oldKey);
       this.#cachedBytes -= old.size;
     }
-    return bytes;
   }
 
   trackInfo(id: number): StoredTrackInfo | undefined {
     return this.#store.trackInfo(id);
   }
 }
+
+const cacheKey = (f: FragmentRecord): string => `${f.streamId}:${f.fragmentNumber}`;
 
 function filterBuffered(all: FragmentRecord[], q: ReadQuery): FragmentRecord[] {
   const key = (f: FragmentRecord): number => (q.timestampKind === 'producer' ? f.producerTimestampMs : f.serverTimestampMs);

@@ -50,6 +50,11 @@ export interface FragmentStore {
   list(query: FragmentQuery): FragmentRecord[];
   get(streamId: number, fragmentNumber: string): FragmentRecord | undefined;
   readBytes(fragment: FragmentRecord): Promise<Uint8Array>;
+  /**
+   * The bytes of several fragments of one stream (in the given order; undefined for any that is gone), read in as
+   * few I/O calls as their layout allows — fragments stored back to back come off disk in one read.
+   */
+  readMany(fragments: readonly FragmentRecord[]): Promise<(Uint8Array | undefined)[]>;
   /** Drop index entries older than the cutoff at once; their bytes are reclaimed by reclaim(). */
   expire(streamId: number, cutoffServerMs: number): number;
   /** Remove every fragment of a stream (stream deleted). */

@@ -146,13 +146,13 @@ async function* chunks(deps: GetMediaDeps, stream: StreamRecord, start: Start, s
         if (signal.aborted || f === undefined) {
           return;
         }
-        // Read ahead (up to READ_AHEAD_BYTES): the next fragments come off disk while this one is on the wire.
-        for (let j = i + 1, ahead = 0; j < page.length && ahead < READ_AHEAD_BYTES; j++) {
-          const next = page[j];
-          if (next !== undefined) {
-            ahead += next.size;
-            void deps.reader.bytes(current, next);
-          }
+        if (i === 0) {
+          // Read ahead (up to READ_AHEAD_BYTES): the page comes off disk in a few large reads while chunks go out.
+          let ahead = 0;
+          deps.reader.prefetch(
+            current,
+            page.filter((p) => (ahead += p.size) <= READ_AHEAD_BYTES || p === f),
+          );
         }
         const parts = await chunk(deps, current, f);
         await pace.before(

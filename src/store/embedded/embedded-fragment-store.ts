@@ -26,6 +26,9 @@ type FragmentRow = {
 
 type Statement = Database.Statement<unknown[]>;
 
+/** One batched read covers at most this much (a page of fragments read ahead). */
+const MAX_BATCH_READ_BYTES = 16 * 1024 * 1024;
+
 /** Segment files kept open for reads; a reader mostly touches the few newest segments of a stream. */
 const MAX_OPEN_READ_HANDLES = 256;
 
@@ -273,6 +276,51 @@ export class EmbeddedFragmentStore implements FragmentStore {
       throw new Error(`fragment ${f.fragmentNumber}: segment file is shorter than its index entry`);
     }
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  }
+
+  async readMany(fragments: readonly FragmentRecord[]): Promise<(Uint8Array | undefined)[]> {
+    type Loc = { index: number; segment: number; offset: number; size: number };
+    const locs: Loc[] = [];
+    fragments.forEach((f, index) => {
+      const row = this.#sql('SELECT segment_id, offset, size FROM fragments WHERE stream_id = ? AND fragment_number = ?').get(f.streamId, f.fragmentNumber) as
+        | { segment_id: number; offset: number; size: number }
+        | undefined;
+      if (row !== undefined) {
+        locs.push({ index, segment: row.segment_id, offset: row.offset, size: row.size });
+      }
+    });
+    // Runs of fragments that sit back to back in one segment become one read.
+    const runs: Loc[][] = [];
+    for (const loc of [...locs].sort((a, b) => a.segment - b.segment || a.offset - b.offset)) {
+      const run = runs.at(-1);
+      const last = run?.at(-1);
+      if (run !== undefined && last !== undefined && last.segment === loc.segment && last.offset + last.size === loc.offset && loc.offset + loc.size - (run[0]?.offset ?? 0) <= MAX_BATCH_READ_BYTES) {
+        run.push(loc);
+      } else {
+        runs.push([loc]);
+      }
+    }
+    const out: (Uint8Array | undefined)[] = fragments.map(() => undefined);
+    const streamId = fragments[0]?.streamId;
+    await Promise.all(
+      runs.map(async (run) => {
+        const first = run[0];
+        const last = run.at(-1);
+        if (first === undefined || last === undefined || streamId === undefined) {
+          return;
+        }
+        const length = last.offset + last.size - first.offset;
+        const fh = await this.#readHandle(segmentPath(this.#dataDir, streamId, first.segment));
+        const buf = Buffer.allocUnsafe(length);
+        const { bytesRead } = await fh.read(buf, 0, length, first.offset);
+        for (const loc of run) {
+          if (loc.offset - first.offset + loc.size <= bytesRead) {
+            out[loc.index] = new Uint8Array(buf.buffer, buf.byteOffset + loc.offset - first.offset, loc.size);
+          }
+        }
+      }),
+    );
+    return out;
   }
 
   /** Segment files stay open for reading (most recently used first), so a chunk costs one read, not open+read+close. */
