@@ -3,9 +3,9 @@
 // append + fdatasync per fragment, nothing else). Prints throughput, PERSISTED-ack latency and server CPU;
 // asserts nothing. Both servers run as child processes so their CPU is measured apart from this client's.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once, setMaxListeners } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { TEST_ACCESS_KEY, TEST_SECRET } from '../test/helpers/server.js';
 import { signRequest, signedPost } from '../test/helpers/signed-fetch.js';
 import { frameHeader } from './floor-server.js';
 import { makeFixture, type Fixture } from './fixture.js';
+import { cpuSeconds, stopChild } from './process.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE_SECONDS = 20;
@@ -71,25 +72,6 @@ async function startChild(kind: ServerKind, dir: string): Promise<Child> {
   return { kind, proc, url, stderr: () => err };
 }
 
-async function stopChild(c: Child): Promise<void> {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) {
-    return;
-  }
-  const exited = once(c.proc, 'exit');
-  c.proc.kill('SIGTERM');
-  const timer = setTimeout(() => c.proc.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** CPU seconds (user + system, all threads) the process has used so far. Linux only. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The client: one chunked POST per stream, latency measured per fragment on this side of the wire.

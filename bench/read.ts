@@ -8,7 +8,7 @@
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, promises as fsp } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, promises as fsp } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { TEST_ACCESS_KEY, TEST_SECRET } from '../test/helpers/server.js';
 import { signRequest, signedPost } from '../test/helpers/signed-fetch.js';
 import { makeFixture, type Fixture } from './fixture.js';
+import { cpuSeconds, stopChild } from './process.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE_SECONDS = 20;
@@ -86,25 +87,6 @@ async function startOpenkvs(dataDir: string): Promise<Child> {
   return { proc, url, dataDir, stderr: () => err };
 }
 
-async function stopChild(c: Child): Promise<void> {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) {
-    return;
-  }
-  const exited = once(c.proc, 'exit');
-  c.proc.kill('SIGTERM');
-  const timer = setTimeout(() => c.proc.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** CPU seconds (user + system, all threads) the process has used so far. Linux only. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
 
 /** Server and client CPU over a stretch of wall time. */
 function cpuMeter(pid: number): () => { wallS: number; serverS: number; clientS: number } {

@@ -2,7 +2,7 @@
 // header (EBML header + Segment + Info + Tracks) and one unit per fragment (the producer Tags that precede a
 // cluster, then the cluster). It runs the server's own ingest parsers, so fragment boundaries are exactly the
 // ones the server acknowledges; MP4 input comes out as the Matroska the server would have made of it.
-import { encodeId, encodeVintSize } from '../formats/ebml/ebml-writer.js';
+import { concatBytes, encodeId, encodeVintSize } from '../formats/ebml/ebml-writer.js';
 import { readElementId, readElementSize } from '../formats/ebml/vint.js';
 import { MkvStreamParser } from '../formats/mkv/mkv-stream-parser.js';
 import { Mp4IngestParser, looksLikeMp4 } from '../ingest/mp4/mp4-ingest-parser.js';
@@ -140,19 +140,7 @@ export function sealCluster(cluster: Uint8Array): Uint8Array {
   return concat([encodeId(id.id), encodeVintSize(payload.length), payload]);
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0] !== undefined) {
-    return parts[0];
-  }
-  let total = 0;
-  for (const p of parts) {
-    total += p.length;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+/** Joins parts; a single part is returned as is (no copy). */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  return parts.length === 1 && parts[0] !== undefined ? parts[0] : concatBytes(parts);
 }

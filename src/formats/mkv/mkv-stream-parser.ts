@@ -15,6 +15,7 @@ import { checkLeafSize, elementName, elementType, isTopLevelId } from './mkv-sch
 import { parseSimpleTagsAt } from './mkv-tags.js';
 import { DEFAULT_TIMECODE_SCALE_NS, parseInfo, parseTracks } from './mkv-tracks.js';
 import type { IngestParser, ParseEvent, ParsedFragment, TrackInfo } from './mkv-types.js';
+import { concatBytes } from '../ebml/ebml-writer.js';
 
 export { parseClusterBlocks, type MkvBlock } from './mkv-blocks.js';
 export { parseSimpleTags } from './mkv-tags.js';
@@ -616,7 +617,7 @@ export class MkvStreamParser implements IngestParser {
     const parts = [this.ebmlHeader ?? new Uint8Array(0), UNKNOWN_SIZE_SEGMENT_HEADER, ...seg.headerElements];
     this.out.push({
       kind: 'header',
-      header: { timecodeScaleNs: seg.timecodeScaleNs, tracks: seg.tracks.slice(), bytes: concat(parts) },
+      header: { timecodeScaleNs: seg.timecodeScaleNs, tracks: seg.tracks.slice(), bytes: concatBytes(parts) },
     });
   }
 
@@ -686,18 +687,4 @@ function startsWithKeyframe(stats: ClusterStats, tracks: readonly TrackInfo[]): 
     return stats.firstKeyframeByTrack.get(video.number) ?? false;
   }
   return stats.firstBlockKeyframe ?? false;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) {
-    total += p.length;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
