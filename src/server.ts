@@ -61,8 +61,8 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const store = new EmbeddedFragmentStore(db, config.dataDir, clock);
   const buffer = new MemoryBuffer();
   const retention = new RetentionSweeper(registry, store, buffer, clock, logger.child('retention'));
-  const feed = new FragmentFeed();
   const reader = new FragmentReader(store, buffer, clock);
+  const feed = new FragmentFeed((f, bytes) => reader.remember(f, bytes));
   const putMedia = new PutMediaService({
     registry,
     store,

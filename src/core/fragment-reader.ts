@@ -2,6 +2,8 @@ import { retentionCutoffMs, type StreamRecord } from './stream-record.js';
 import type { Clock } from '../util/clock.js';
 import type { FragmentQuery, FragmentRecord, FragmentStore, StoredTrackInfo } from '../store/fragment-store.js';
 import type { MemoryBuffer } from '../store/memory-buffer.js';
+import type { FreshBytes } from '../stream/fragment-feed.js';
+import { concatBytes } from '../formats/ebml/ebml-writer.js';
 
 export type ReadQuery = Omit<FragmentQuery, 'streamId' | 'notBeforeServerMs'>;
 
@@ -69,6 +71,18 @@ export class FragmentReader {
     }
     const all = this.#store.readMany(missing).catch(() => missing.map(() => undefined));
     missing.forEach((f, i) => this.#remember(f, all.then((r) => r[i])));
+  }
+
+  /** A fragment just committed, bytes still in hand: cached so its live readers skip the disk. */
+  remember(f: FragmentRecord, fresh: FreshBytes): void {
+    if (this.#cache.has(cacheKey(f))) {
+      return;
+    }
+    const stored = fresh.tagsBytes === null || fresh.tagsBytes.length === 0 ? fresh.clusterBytes : concatBytes([fresh.tagsBytes, fresh.clusterBytes]);
+    if (stored.length !== f.size) {
+      return; // not the layout the store wrote; let readers read it
+    }
+    this.#remember(f, Promise.resolve(stored));
   }
 
   #cached(f: FragmentRecord): Promise<Uint8Array | undefined> | undefined {

@@ -212,7 +212,7 @@ export class IngestSession {
     const stored = this.#d.store.append(fragment).finally(() => {
       limiter.reservedBytes -= size;
     });
-    void stored.then((rec) => this.#d.feed.publish(rec), () => undefined);
+    void stored.then((rec) => this.#d.feed.publish(rec, fragment), () => undefined);
     // Acks go out in fragment order even when a later fragment's commit finishes first.
     const previous = this.#lastAck;
     const p: Promise<void> = Promise.allSettled([stored, previous]).then(([res]) => {

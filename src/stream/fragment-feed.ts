@@ -1,6 +1,8 @@
 import type { FragmentRecord } from '../store/fragment-store.js';
 
 export type FragmentListener = (fragment: FragmentRecord) => void;
+/** The bytes of a fragment just committed, as the store laid them out (producer Tags, then the Cluster). */
+export type FreshBytes = { tagsBytes: Uint8Array | null; clusterBytes: Uint8Array };
 
 /**
  * Live fan-out of "a fragment became readable" (PERSISTED, or RECEIVED for retention-0 streams) to live readers.
@@ -9,6 +11,12 @@ export type FragmentListener = (fragment: FragmentRecord) => void;
  */
 export class FragmentFeed {
   readonly #listeners = new Map<number, Set<FragmentListener>>();
+  readonly #onFresh: ((fragment: FragmentRecord, bytes: FreshBytes) => void) | undefined;
+
+  /** `onFresh` sees each published fragment's bytes first: live readers then never wait on a disk read. */
+  constructor(onFresh?: (fragment: FragmentRecord, bytes: FreshBytes) => void) {
+    this.#onFresh = onFresh;
+  }
 
   subscribe(streamId: number, listener: FragmentListener): () => void {
     let set = this.#listeners.get(streamId);
@@ -25,10 +33,13 @@ export class FragmentFeed {
     };
   }
 
-  publish(fragment: FragmentRecord): void {
+  publish(fragment: FragmentRecord, bytes?: FreshBytes): void {
     const set = this.#listeners.get(fragment.streamId);
     if (set === undefined) {
       return;
+    }
+    if (bytes !== undefined) {
+      this.#onFresh?.(fragment, bytes);
     }
     for (const l of [...set]) {
       try {

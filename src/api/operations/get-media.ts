@@ -3,7 +3,7 @@ import type { ReadLimits } from '../../core/read-limits.js';
 import type { StreamRecord } from '../../core/stream-record.js';
 import type { StreamRegistry } from '../../core/stream-registry.js';
 import { invalidArgument } from '../../errors/codes.js';
-import { errorChunk, kvsChunkParts, trailingFragmentTags } from '../../formats/mkv/kvs-fragment-tags.js';
+import { errorChunk, kvsChunkParts, leadingFragmentTags, trailingFragmentTags } from '../../formats/mkv/kvs-fragment-tags.js';
 import type { FragmentRecord } from '../../store/fragment-store.js';
 import type { FragmentFeed } from '../../stream/fragment-feed.js';
 import type { Clock } from '../../util/clock.js';
@@ -33,6 +33,8 @@ const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 const LIVE_QUEUE_MAX = 64;
 /** While caught up, re-check the index this often in case a notification was missed. */
 const LIVE_POLL_MS = 1000;
+/** Fragments whose encoded KVS Tags are kept for the next reader: live readers of one stream all want the same few. */
+const LEADING_TAGS_KEPT = 64;
 /** GetMedia error id for "requested fragment not found" (model documentation). */
 const FRAGMENT_NOT_FOUND = 4000;
 
@@ -44,6 +46,19 @@ type Start = { after: string | undefined; latest?: boolean; timestamp?: { kind: 
  * reader; bytes are always read from the store, so a slow consumer costs disk reads, never producer memory.
  */
 export function getMediaOperations(deps: GetMediaDeps): OperationTable {
+  const leadingTags = new Map<string, Uint8Array>();
+  const leadingFor = (f: FragmentRecord): Uint8Array => {
+    const key = `${f.streamId}:${f.fragmentNumber}`;
+    let tags = leadingTags.get(key);
+    if (tags === undefined) {
+      tags = leadingFragmentTags(f);
+      leadingTags.set(key, tags);
+      if (leadingTags.size > LEADING_TAGS_KEPT) {
+        leadingTags.delete(leadingTags.keys().next().value!);
+      }
+    }
+    return tags;
+  };
   return {
     '/getMedia': (input) => {
       const name = input.str('StreamName', STREAM_NAME_RULE);
@@ -52,7 +67,7 @@ export function getMediaOperations(deps: GetMediaDeps): OperationTable {
       const start = parseSelector(selector);
       const stream = deps.registry.resolve({ name, arn });
       const release = deps.limits.open(stream);
-      return new MediaResponse('video/webm', (signal) => chunks(deps, stream, start, signal, release));
+      return new MediaResponse('video/webm', (signal) => chunks(deps, leadingFor, stream, start, signal, release));
     },
   };
 }
@@ -90,7 +105,7 @@ function parseSelector(sel: Input): Start {
   }
 }
 
-async function* chunks(deps: GetMediaDeps, stream: StreamRecord, start: Start, signal: AbortSignal, release: () => void): AsyncGenerator<Uint8Array[]> {
+async function* chunks(deps: GetMediaDeps, leadingFor: (f: FragmentRecord) => Uint8Array, stream: StreamRecord, start: Start, signal: AbortSignal, release: () => void): AsyncGenerator<Uint8Array[]> {
   let wake: (() => void) | null = null;
   // Fragments announced by the feed while this reader is caught up. The store commits a stream's fragments in
   // number order and the feed announces them in commit order, so a caught-up reader can take them from here
@@ -154,7 +169,7 @@ async function* chunks(deps: GetMediaDeps, stream: StreamRecord, start: Start, s
             page.filter((p) => (ahead += p.size) <= READ_AHEAD_BYTES || p === f),
           );
         }
-        const parts = await chunk(deps, current, f);
+        const parts = await chunk(deps, leadingFor, current, f);
         await pace.before(
           parts.reduce((n, p) => n + p.length, 0),
           current.capacity.readBytesPerSecond,
@@ -202,14 +217,14 @@ function justBefore(fragmentNumber: string): string | undefined {
   return n === 0n ? undefined : (n - 1n).toString().padStart(fragmentNumber.length, '0');
 }
 
-async function chunk(deps: GetMediaDeps, stream: StreamRecord, f: FragmentRecord): Promise<Uint8Array[]> {
+async function chunk(deps: GetMediaDeps, leadingFor: (f: FragmentRecord) => Uint8Array, stream: StreamRecord, f: FragmentRecord): Promise<Uint8Array[]> {
   const bytes = await deps.reader.bytes(stream, f);
   const info = deps.reader.trackInfo(f.trackInfoId);
   if (bytes === undefined || info === undefined) {
     // expired or deleted between listing and reading
     return [errorChunk(f.fragmentNumber, 'FRAGMENT_NOT_FOUND', FRAGMENT_NOT_FOUND)];
   }
-  const parts = kvsChunkParts(info.header, bytes, f.tagsSize, f);
+  const parts = kvsChunkParts(info.header, bytes, f.tagsSize, f, leadingFor(f));
   parts.push(trailingFragmentTags(deps.clock.now() - f.serverTimestampMs, f.fragmentNumber));
   return parts;
 }

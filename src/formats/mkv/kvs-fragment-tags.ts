@@ -73,8 +73,8 @@ export function errorTags(errorCode: string, errorId: number, continuationToken?
  * producer's own Tags for the fragment; GetMedia appends trailingFragmentTags() after these parts.
  * `stored` is the fragment as stored: producer Tags (`tagsSize` bytes) followed by the Cluster.
  */
-export function kvsChunkParts(header: Uint8Array, stored: Uint8Array, tagsSize: number, values: FragmentTagValues): Uint8Array[] {
-  return [header, leadingFragmentTags(values), stored.subarray(tagsSize), stored.subarray(0, tagsSize)];
+export function kvsChunkParts(header: Uint8Array, stored: Uint8Array, tagsSize: number, values: FragmentTagValues, leading = leadingFragmentTags(values)): Uint8Array[] {
+  return [header, leading, stored.subarray(tagsSize), stored.subarray(0, tagsSize)];
 }
 
 /**

@@ -238,22 +238,25 @@ export class EmbeddedFragmentStore implements FragmentStore {
   }
 
   list(q: FragmentQuery): FragmentRecord[] {
+    // Only the conditions a query has go into its SQL (one cached statement per shape): "@x IS NULL OR …" terms
+    // hide the ranges from the planner, which then scans and sorts every row of the stream on each page.
     const col = q.timestampKind === 'producer' ? 'producer_ts_ms' : 'server_ts_ms';
-    const rows = this.#db
-      .prepare(
-        `SELECT * FROM fragments WHERE stream_id = @streamId AND server_ts_ms >= @notBefore
-           AND (@from IS NULL OR ${col} >= @from) AND (@to IS NULL OR ${col} <= @to)
-           AND (@after IS NULL OR fragment_number > @after)
-         ORDER BY ${q.newestFirst ? 'fragment_number DESC' : q.timestampKind === 'producer' ? 'producer_ts_ms, fragment_number' : 'fragment_number'} LIMIT @limit`,
-      )
-      .all({
-        streamId: q.streamId,
-        notBefore: q.notBeforeServerMs,
-        from: q.fromMs ?? null,
-        to: q.toMs ?? null,
-        after: q.afterFragmentNumber ?? null,
-        limit: q.limit ?? -1,
-      }) as FragmentRow[];
+    const where = ['stream_id = @streamId', 'server_ts_ms >= @notBefore'];
+    const params: Record<string, unknown> = { streamId: q.streamId, notBefore: q.notBeforeServerMs, limit: q.limit ?? -1 };
+    if (q.fromMs !== undefined) {
+      where.push(`${col} >= @from`);
+      params['from'] = q.fromMs;
+    }
+    if (q.toMs !== undefined) {
+      where.push(`${col} <= @to`);
+      params['to'] = q.toMs;
+    }
+    if (q.afterFragmentNumber !== undefined) {
+      where.push('fragment_number > @after');
+      params['after'] = q.afterFragmentNumber;
+    }
+    const order = q.newestFirst ? 'fragment_number DESC' : q.timestampKind === 'producer' ? 'producer_ts_ms, fragment_number' : 'fragment_number';
+    const rows = this.#sql(`SELECT * FROM fragments WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT @limit`).all(params) as FragmentRow[];
     return rows.map(toRecord);
   }
 

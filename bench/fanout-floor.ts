@@ -1,0 +1,85 @@
+// The floor for bench/read.ts's live fan-out: the least work any server must do to hand each new fragment to N
+// open HTTP responses. No auth, no MKV parsing, no disk, no index, no backpressure handling: POST /getMedia opens
+// a chunked response; POST /putMedia carries frames (4-byte big-endian length, then the bytes — the first frame is
+// the MKV header, each later one a cluster). Each cluster is acked PERSISTED at once and written to every open
+// response followed by the KVS trailing tags, so the bench's client measures it exactly as it measures openkvs.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { trailingFragmentTags } from '../src/formats/mkv/kvs-fragment-tags.js';
+import { FRAME_HEADER_BYTES } from './floor-server.js';
+
+const consumers = new Set<ServerResponse>();
+
+function openConsumer(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  res.writeHead(200, { 'content-type': 'video/webm' });
+  res.flushHeaders();
+  consumers.add(res);
+  res.once('close', () => consumers.delete(res));
+}
+
+function producer(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.flushHeaders();
+  let chunks: Buffer[] = [];
+  let have = 0;
+  let need = FRAME_HEADER_BYTES;
+  let inHeader = true;
+  let frames = 0;
+  req.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    have += chunk.length;
+    while (have >= need) {
+      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
+      const piece = all.subarray(0, need);
+      const rest = all.subarray(need);
+      chunks = rest.length > 0 ? [rest] : [];
+      have = rest.length;
+      if (inHeader) {
+        need = piece.readUInt32BE(0);
+        inHeader = false;
+        continue;
+      }
+      need = FRAME_HEADER_BYTES;
+      inHeader = true;
+      if (frames++ === 0) {
+        continue; // the MKV header: openkvs sends it inside each chunk; here it is simply dropped
+      }
+      const fragmentNumber = String(frames).padStart(8, '0');
+      res.write(`{"EventType":"PERSISTED","FragmentNumber":"${fragmentNumber}"}\n`);
+      const tags = trailingFragmentTags(0, fragmentNumber);
+      for (const c of consumers) {
+        c.cork();
+        c.write(piece);
+        c.write(tags);
+        c.uncork();
+      }
+    }
+  });
+  req.once('end', () => res.end());
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const { values } = parseArgs({ options: { port: { type: 'string' } }, strict: true });
+  const server = createServer((req, res) => {
+    if (req.url === '/getMedia') {
+      openConsumer(req, res);
+    } else if (req.url === '/putMedia') {
+      producer(req, res);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(Number(values.port ?? 0), '127.0.0.1', r));
+  process.stdout.write(`floor: serving http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
+  process.once('SIGTERM', () => {
+    for (const c of consumers) {
+      c.destroy();
+    }
+    server.close(() => process.exit(0));
+  });
+}
