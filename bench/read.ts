@@ -369,10 +369,11 @@ type Consumer = {
   stop(): Promise<void>;
 };
 
-async function openGetMedia(openkvs: Child, streamName: string, selectorType: 'NOW' | 'EARLIEST'): Promise<Consumer> {
+/** `files`: for the floor server, the segment files to stream instead of a GetMedia. */
+async function openGetMedia(openkvs: Child, streamName: string, selectorType: 'NOW' | 'EARLIEST', files?: string[]): Promise<Consumer> {
   const url = new URL('/getMedia', openkvs.url);
-  const body = JSON.stringify({ StreamName: streamName, StartSelector: { StartSelectorType: selectorType } });
-  const { headers } = await signRequest(url.href, body);
+  const body = JSON.stringify(files !== undefined ? { files } : { StreamName: streamName, StartSelector: { StartSelectorType: selectorType } });
+  const { headers } = openkvs.floor ? { headers: { host: url.host } } : await signRequest(url.href, body);
   const head = [`POST ${url.pathname} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), `content-length: ${Buffer.byteLength(body)}`, 'connection: close', '', ''].join('\r\n');
   let readyResolve!: () => void;
   const ready = new Promise<void>((r) => (readyResolve = r));
@@ -575,6 +576,16 @@ async function getMediaArchived(openkvs: Child, stream: string, fragments: numbe
   return { bytes: c.bytes, seconds: t.wallS, serverS: t.serverS, clientS: t.clientS, problems };
 }
 
+/** The same segment files sent by the bare floor server over HTTP, received by the same client code. */
+async function floorHttpRead(floor: Child, files: string[]): Promise<ReadResult> {
+  const meter = cpuMeter(floor.proc.pid!);
+  const c = await openGetMedia(floor, '', 'EARLIEST', files);
+  await c.closed;
+  const t = meter();
+  const problems = c.errors.filter((e) => e !== 'GetMedia response ended');
+  return { bytes: c.bytes, seconds: t.wallS, serverS: t.serverS, clientS: t.clientS, problems };
+}
+
 /** The floor for an archived read: the same segment files, read in order, 1 MiB at a time, nothing else. */
 async function rawRead(files: string[]): Promise<ReadResult> {
   const t0 = performance.now();
@@ -644,7 +655,7 @@ function liveRow(server: string, r: LiveResult): string {
   return r.problems.length === 0 ? `${row}  ok: every consumer got every fragment once, in order` : `${row}\n  !!! ${r.problems.slice(0, 5).join('\n  !!! ')}`;
 }
 
-type ReadRow = { run: 'cold' | 'warm'; ours: ReadResult; raw: ReadResult };
+type ReadRow = { run: 'cold' | 'warm'; ours: ReadResult; raw: ReadResult; http: ReadResult };
 
 type LivePair = { ours: LiveResult; floor: LiveResult };
 
@@ -664,7 +675,7 @@ async function liveSection(openkvs: Child, floor: Child, fx: Fixture): Promise<L
   return live;
 }
 
-async function archiveSection(openkvs: Child, fx: Fixture): Promise<{ reads: ReadRow[]; evicted: boolean }> {
+async function archiveSection(openkvs: Child, floor: Child, fx: Fixture): Promise<{ reads: ReadRow[]; evicted: boolean }> {
   out('');
   const archive = 'archive';
   const before = streamDirs(openkvs.dataDir);
@@ -689,7 +700,8 @@ async function archiveSection(openkvs: Child, fx: Fixture): Promise<{ reads: Rea
       (up.errors.length > 0 ? `\n  !!! upload: ${up.errors.slice(0, 3).join('; ')}` : ''),
   );
   out('  GetMedia EARLIEST until every fragment arrived, vs. the segment files read from disk (1 MiB reads, fs.promises)');
-  out(pad([['run', 6], ['GetMedia MB/s', 14], ['raw MB/s', 9], ['ratio', 6], ['GetMedia s', 11], ['raw s', 7], ['srv cores', 10], ['client', 7]]));
+  out('  and vs. the floor server sending the same files over HTTP (fs streams, 1 MiB reads) to the same client code');
+  out(pad([['run', 6], ['GetMedia MB/s', 14], ['raw MB/s', 9], ['ratio', 6], ['HTTP floor MB/s', 16], ['ratio', 6], ['GetMedia s', 11], ['raw s', 7], ['srv cores', 10], ['client', 7]]));
   const reads: ReadRow[] = [];
   let evicted = true;
   // One unreported read first, so the cold run measures the disk rather than the JIT compiling the read path.
@@ -703,18 +715,26 @@ async function archiveSection(openkvs: Child, fx: Fixture): Promise<{ reads: Rea
       evicted = dropCache(segFiles) && evicted;
     }
     const raw = await rawRead(segFiles);
-    reads.push({ run, ours, raw });
+    if (run === 'cold') {
+      evicted = dropCache(segFiles) && evicted;
+    }
+    const http = await floorHttpRead(floor, segFiles);
+    reads.push({ run, ours, raw, http });
     out(
       pad([
         [run, 6],
         [f1(mbPerS(ours)), 14],
         [f1(mbPerS(raw)), 9],
         [`${f2(mbPerS(ours) / mbPerS(raw))}×`, 6],
+        [f1(mbPerS(http)), 16],
+        [`${f2(mbPerS(ours) / mbPerS(http))}×`, 6],
         [f2(ours.seconds), 11],
         [f2(raw.seconds), 7],
         [f2(ours.serverS / ours.seconds), 10],
         [f2(ours.clientS / ours.seconds), 7],
-      ]) + (ours.problems.length > 0 ? `\n  !!! ${ours.problems.join('; ')}` : ''),
+      ]) +
+        (ours.problems.length > 0 ? `\n  !!! ${ours.problems.join('; ')}` : '') +
+        (http.problems.length > 0 ? `\n  !!! floor: ${http.problems.join('; ')}` : ''),
     );
   }
   return { reads, evicted };
@@ -738,9 +758,9 @@ async function main(): Promise<void> {
 
     // One part at a time (OPENKVS_BENCH_ONLY=live or archive) keeps a server profile about one workload.
     const only = process.env['OPENKVS_BENCH_ONLY'];
-    floor = only === 'archive' ? undefined : await startOpenkvs(join(dir, 'floor'), true);
-    const live = floor === undefined ? [] : await liveSection(openkvs, floor, fx);
-    const { reads, evicted } = only === 'live' ? { reads: [], evicted: false } : await archiveSection(openkvs, fx);
+    floor = await startOpenkvs(join(dir, 'floor'), true);
+    const live = only === 'archive' ? [] : await liveSection(openkvs, floor, fx);
+    const { reads, evicted } = only === 'live' ? { reads: [], evicted: false } : await archiveSection(openkvs, floor, fx);
 
     const at100 = live.find((r) => r.ours.n === 100);
     const p99At100 = at100?.ours.p99 ?? NaN;
@@ -757,7 +777,11 @@ async function main(): Promise<void> {
         'targets (reported, not asserted):',
         `  live, 100 consumers, p99 delivery ≤ ${TARGET_P99_MS} ms on 2 cores (this machine: ${availableParallelism()}): ${f1(p99At100)} ms (${verdict(p99At100 <= TARGET_P99_MS)});` +
           ` the floor server's p99 in the same run: ${f1(at100?.floor.p99 ?? NaN)} ms (openkvs/floor ${f2(p99At100 / (at100?.floor.p99 ?? NaN))}×)`,
-        ...reads.map((r) => `  archived ${r.run}, GetMedia ≥ ${TARGET_READ_RATIO}× raw file read: ${f2(ratioOf(r))}× (${verdict(ratioOf(r) >= TARGET_READ_RATIO)})`),
+        ...reads.map(
+          (r) =>
+            `  archived ${r.run}, GetMedia ≥ ${TARGET_READ_RATIO}× raw file read: ${f2(ratioOf(r))}× (${verdict(ratioOf(r) >= TARGET_READ_RATIO)});` +
+            ` the HTTP floor itself reaches ${f2(mbPerS(r.http) / mbPerS(r.raw))}× raw, openkvs ${f2(mbPerS(r.ours) / mbPerS(r.http))}× the floor`,
+        ),
         `bench took ${f1((performance.now() - benchStart) / 1000)} s`,
       ].join('\n'),
     );
