@@ -17,6 +17,10 @@ export const ERROR_STATUS = {
   AccessDeniedException: 401,
   InvalidEndpointException: 400,
   ConnectionLimitExceededException: 400,
+  UnsupportedStreamMediaTypeException: 400,
+  MissingCodecPrivateDataException: 400,
+  InvalidCodecPrivateDataException: 400,
+  InvalidMediaFrameException: 400,
   // AWS front-door (authentication) errors
   MissingAuthenticationTokenException: 403,
   IncompleteSignatureException: 403,

@@ -1,12 +1,11 @@
 import type { FragmentReader } from '../../core/fragment-reader.js';
-import type { StreamRecord } from '../../core/stream-record.js';
 import type { StreamRegistry } from '../../core/stream-registry.js';
 import { invalidArgument, notFound } from '../../errors/codes.js';
 import { errorChunk, kvsChunkParts } from '../../formats/mkv/kvs-fragment-tags.js';
-import type { FragmentRecord } from '../../store/fragment-store.js';
 import type { Input } from '../input.js';
 import { MediaResponse, epochSeconds, type OperationTable } from '../operation.js';
 import { streamRef } from './stream-ref.js';
+import { cursorAt, timestampPage, type PageCursor, type TimestampKind, type TimestampRange } from '../../core/timestamp-pages.js';
 
 export type ArchivedMediaDeps = {
   registry: StreamRegistry;
@@ -21,10 +20,9 @@ const MAX_RESULTS = 1000;
 /** GetMedia's error id for "requested fragment not found" (model documentation), reused for a fragment lost mid-response. */
 const FRAGMENT_NOT_FOUND = 4000;
 
-type Kind = 'server' | 'producer';
-type Range = { kind: Kind; fromMs: number; toMs: number };
-/** Where the previous page stopped: the last fragment returned, and its producer timestamp when ordering by it. */
-type Cursor = { fragmentNumber: string; producerMs?: number };
+type Kind = TimestampKind;
+type Range = TimestampRange;
+type Cursor = PageCursor;
 /** What a NextToken carries: the query it belongs to, so a token cannot be replayed against another stream or range. */
 type Token = { arn: string; range: Range; cursor: Cursor };
 
@@ -55,7 +53,7 @@ export function archivedMediaOperations(deps: ArchivedMediaDeps): OperationTable
         throw invalidArgument('FragmentSelector is required when NextToken is not given.');
       }
 
-      const page = range.kind === 'server' ? serverPage(deps.reader, stream, range, cursor, max + 1) : producerPage(deps.reader, stream, range, cursor, max + 1);
+      const page = timestampPage(deps.reader, stream, range, cursor, max + 1);
       const shown = page.slice(0, max);
       const last = shown.at(-1);
       const more = page.length > max && last !== undefined;
@@ -105,50 +103,6 @@ function selectorRange(input: Input): Range | undefined {
 }
 
 const sameRange = (a: Range, b: Range): boolean => a.kind === b.kind && a.fromMs === b.fromMs && a.toMs === b.toMs;
-
-// Order of results. KVS promises none ("in no specific order, even across pages"); openkvs returns them sorted by
-// the selector's timestamp so that pages concatenate into a timeline:
-//  - SERVER_TIMESTAMP: fragment-number order. Fragment numbers are issued from the server clock and strictly
-//    increase, so this is server-timestamp order (ingestion order if the clock ever stepped back).
-//  - PRODUCER_TIMESTAMP: producer timestamp, ties by fragment number. Producer time can go backwards between
-//    PutMedia sessions, so here fragment numbers are not monotonic across the list.
-// Both are the store's own index orders, so a page costs one bounded index read.
-
-function serverPage(reader: FragmentReader, stream: StreamRecord, range: Range, cursor: Cursor | undefined, limit: number): FragmentRecord[] {
-  return reader.list(stream, { timestampKind: 'server', fromMs: range.fromMs, toMs: range.toMs, afterFragmentNumber: cursor?.fragmentNumber, limit });
-}
-
-/**
- * The next page in (producer timestamp, fragment number) order after the cursor. The index can only start at a
- * timestamp, so fragments sharing the cursor's timestamp that were already returned form a prefix to skip; the
- * read grows until it reaches past them (it stays bounded by that prefix plus one page).
- */
-function producerPage(reader: FragmentReader, stream: StreamRecord, range: Range, cursor: Cursor | undefined, limit: number): FragmentRecord[] {
-  if (cursor?.producerMs === undefined) {
-    return reader.list(stream, { timestampKind: 'producer', fromMs: range.fromMs, toMs: range.toMs, limit });
-  }
-  const at = cursor.producerMs;
-  const after = (f: FragmentRecord): boolean => f.producerTimestampMs > at || compareNumbers(f.fragmentNumber, cursor.fragmentNumber) > 0;
-  for (let want = limit; ; ) {
-    const rows = reader.list(stream, { timestampKind: 'producer', fromMs: Math.max(range.fromMs, at), toMs: range.toMs, limit: want });
-    const kept = rows.filter(after);
-    if (kept.length >= limit || rows.length < want) {
-      return kept.slice(0, limit);
-    }
-    want = rows.length - kept.length + limit;
-  }
-}
-
-function cursorAt(kind: Kind, f: FragmentRecord): Cursor {
-  return kind === 'producer' ? { fragmentNumber: f.fragmentNumber, producerMs: f.producerTimestampMs } : { fragmentNumber: f.fragmentNumber };
-}
-
-/** Decimal fragment numbers compared by value (widths may differ). */
-function compareNumbers(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
 
 // NextToken = base64 of a small JSON document. It is not signed: a forged token can only select fragments of the
 // stream it names, which the caller may list anyway.
