@@ -1,0 +1,496 @@
+/* global document, window, sessionStorage, fetch, location */
+// The console: login, stream list, stream details, fragment timeline and HLS playback. Everything it shows comes
+// from signed KVS API calls made here with the credentials typed into the login form.
+
+import { AUTH_ERRORS, KvsClient, KvsError } from './kvs.js';
+import { Player } from './player.js';
+import { findGaps, renderTimeline, toFragments } from './timeline.js';
+
+const SESSION_KEY = 'openkvs.console.session';
+/** KVS's longest HLS session: a live view left open should not stop after the 300 s default. */
+const HLS_SESSION_SECONDS = 43_200;
+const FRAGMENT_PAGE = 1000;
+/** ListFragments pages fetched for one timeline, so a wide range cannot hang the tab. */
+const MAX_FRAGMENT_PAGES = 20;
+
+const $ = (id) => document.getElementById(id);
+
+/** @type {KvsClient | null} */
+let client = null;
+let session = null;
+let defaultRegion = 'us-east-1';
+/** @type {Player} */
+let player;
+let routeGeneration = 0;
+const list = { tokens: [undefined], index: 0 };
+const streamState = { name: '', fromMs: 0, toMs: 0, fragments: [], selected: null, truncated: false };
+
+// ---- session ----------------------------------------------------------------------------------------------------
+
+function loadSession() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null');
+    if (s !== null && typeof s.accessKeyId === 'string' && typeof s.secretAccessKey === 'string' && typeof s.region === 'string') {
+      return s;
+    }
+  } catch {
+    // a damaged entry is the same as none
+  }
+  return null;
+}
+
+function clientFor(s) {
+  return new KvsClient({ endpoint: location.origin, region: s.region, credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey } });
+}
+
+// ---- small helpers ----------------------------------------------------------------------------------------------
+
+function el(tag, text, attrs = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) {
+    node.textContent = String(text);
+  }
+  for (const [k, v] of Object.entries(attrs)) {
+    node.setAttribute(k, v);
+  }
+  return node;
+}
+
+const pad = (n, w = 2) => String(n).padStart(w, '0');
+
+function localParts(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+const formatTime = (ms) => localParts(ms).replace('T', ' ');
+/** datetime-local values are local wall-clock time without a zone, which Date reads as local time. */
+const parseLocalInput = (value) => new Date(value).getTime();
+
+function formatBytes(n) {
+  if (n < 1024) {
+    return `${n} B`;
+  }
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+function showError(id, err) {
+  const node = $(id);
+  if (err === null) {
+    node.hidden = true;
+    node.textContent = '';
+    return;
+  }
+  let text = err instanceof KvsError ? err.toString() : err instanceof Error ? err.message : String(err);
+  if (err instanceof KvsError && AUTH_ERRORS.has(err.type) && client !== null) {
+    text += '\nThe server refused these credentials: log out and log in again.';
+  }
+  node.textContent = text;
+  node.hidden = false;
+}
+
+function show(view) {
+  for (const name of ['login', 'list', 'stream']) {
+    $(`${name}-view`).hidden = name !== view;
+  }
+  document.body.dataset.view = view;
+}
+
+// ---- routing ----------------------------------------------------------------------------------------------------
+
+async function route() {
+  const generation = ++routeGeneration;
+  const stale = () => generation !== routeGeneration;
+  player.stop();
+  if (client === null) {
+    $('who').textContent = '';
+    $('logout').hidden = true;
+    $('region').value ||= defaultRegion;
+    show('login');
+    $('access-key-id').focus();
+    return;
+  }
+  $('who').textContent = `${session.accessKeyId} · ${session.region}`;
+  $('logout').hidden = false;
+  const m = /^#\/streams\/(.+)$/.exec(location.hash);
+  if (m !== null) {
+    await showStream(decodeURIComponent(m[1]), stale);
+  } else {
+    await showList(stale);
+  }
+}
+
+// ---- login ------------------------------------------------------------------------------------------------------
+
+async function onLogin(ev) {
+  ev.preventDefault();
+  const candidate = {
+    accessKeyId: $('access-key-id').value.trim(),
+    secretAccessKey: $('secret-access-key').value.trim(),
+    region: $('region').value.trim() || defaultRegion,
+  };
+  const button = $('login-submit');
+  button.disabled = true;
+  showError('login-error', null);
+  const probe = clientFor(candidate);
+  try {
+    // One cheap signed call proves the key before anything is kept.
+    await probe.call('/listStreams', { MaxResults: 1 });
+  } catch (err) {
+    showError('login-error', err);
+    return;
+  } finally {
+    button.disabled = false;
+  }
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(candidate));
+  session = candidate;
+  client = probe;
+  $('secret-access-key').value = '';
+  await route();
+}
+
+function onLogout() {
+  sessionStorage.removeItem(SESSION_KEY);
+  session = null;
+  client = null;
+  list.tokens = [undefined];
+  list.index = 0;
+  if (location.hash !== '' && location.hash !== '#/') {
+    location.hash = '#/';
+  } else {
+    void route();
+  }
+}
+
+// ---- stream list ------------------------------------------------------------------------------------------------
+
+async function showList(stale) {
+  show('list');
+  showError('list-error', null);
+  const body = { MaxResults: Number($('page-size').value) };
+  const token = list.tokens[list.index];
+  if (token !== undefined) {
+    body.NextToken = token;
+  }
+  const prefix = $('prefix').value.trim();
+  if (prefix !== '') {
+    body.StreamNameCondition = { ComparisonOperator: 'BEGINS_WITH', ComparisonValue: prefix };
+  }
+  const tbody = $('streams').querySelector('tbody');
+  $('streams').dataset.state = 'loading';
+  let out;
+  try {
+    out = await client.call('/listStreams', body);
+  } catch (err) {
+    if (!stale()) {
+      tbody.replaceChildren();
+      $('streams').dataset.state = 'error';
+      showError('list-error', err);
+    }
+    return;
+  }
+  if (stale()) {
+    return;
+  }
+  const streams = out.StreamInfoList ?? [];
+  tbody.replaceChildren(
+    ...streams.map((s) => {
+      const row = el('tr');
+      const name = el('td');
+      name.append(el('a', s.StreamName, { href: `#/streams/${encodeURIComponent(s.StreamName)}` }));
+      row.append(
+        name,
+        el('td', s.Status),
+        el('td', s.DataRetentionInHours === 0 ? '0 (not stored)' : `${s.DataRetentionInHours} h`),
+        el('td', s.MediaType ?? ''),
+        el('td', s.CreationTime !== undefined ? formatTime(s.CreationTime * 1000) : ''),
+      );
+      return row;
+    }),
+  );
+  $('list-empty').hidden = streams.length > 0;
+  list.tokens[list.index + 1] = out.NextToken ?? undefined;
+  list.tokens.length = list.index + 2;
+  $('prev-page').disabled = list.index === 0;
+  $('next-page').disabled = out.NextToken === undefined || out.NextToken === null;
+  $('page-label').textContent = `Page ${list.index + 1}`;
+  $('streams').dataset.state = 'loaded';
+}
+
+function turnPage(delta) {
+  list.index = Math.max(0, list.index + delta);
+  void route();
+}
+
+// ---- one stream -------------------------------------------------------------------------------------------------
+
+async function showStream(name, stale) {
+  show('stream');
+  $('stream-title').textContent = name;
+  for (const id of ['stream-error', 'player-error', 'timeline-error']) {
+    showError(id, null);
+  }
+  $('details').replaceChildren();
+  $('tags').querySelector('tbody').replaceChildren();
+  $('tags-empty').hidden = true;
+  $('timeline').replaceChildren();
+  $('timeline-summary').textContent = '';
+  $('fragment-info').textContent = '';
+  if (streamState.name !== name) {
+    const now = Date.now();
+    setRange('timeline', now - 3_600_000, now + 60_000);
+    setRange('range', now - 300_000, now);
+  }
+  Object.assign(streamState, { name, fragments: [], selected: null });
+  await Promise.all([loadDetails(name, stale), loadTimeline(stale)]);
+}
+
+function setRange(prefix, fromMs, toMs) {
+  $(`${prefix}-from`).value = localParts(fromMs);
+  $(`${prefix}-to`).value = localParts(toMs);
+}
+
+async function loadDetails(name, stale) {
+  let info;
+  try {
+    info = (await client.call('/describeStream', { StreamName: name })).StreamInfo ?? {};
+  } catch (err) {
+    if (!stale()) {
+      showError('stream-error', err);
+    }
+    return;
+  }
+  if (stale()) {
+    return;
+  }
+  const rows = [
+    ['Name', info.StreamName],
+    ['ARN', info.StreamARN],
+    ['Status', info.Status],
+    ['Version', info.Version],
+    ['Media type', info.MediaType ?? '–'],
+    ['Device name', info.DeviceName ?? '–'],
+    ['Retention', info.DataRetentionInHours === 0 ? '0 h (live only, not stored)' : `${info.DataRetentionInHours} h`],
+    ['KMS key', info.KmsKeyId ?? '–'],
+    ['Created', info.CreationTime !== undefined ? formatTime(info.CreationTime * 1000) : '–'],
+  ];
+  if (info.Capacity !== undefined) {
+    rows.push(['Capacity', Object.entries(info.Capacity).map(([k, v]) => `${k}: ${v ?? '–'}`).join('\n')]);
+  }
+  $('details').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', k), el('dd', v, { 'data-field': k })]));
+  $('details').querySelectorAll('dd[data-field="Capacity"]').forEach((dd) => (dd.style.whiteSpace = 'pre-line'));
+
+  const tags = {};
+  try {
+    let token;
+    do {
+      const out = await client.call('/listTagsForStream', token === undefined ? { StreamName: name } : { StreamName: name, NextToken: token });
+      Object.assign(tags, out.Tags ?? {});
+      token = out.NextToken ?? undefined;
+    } while (token !== undefined);
+  } catch (err) {
+    if (!stale()) {
+      showError('stream-error', err);
+    }
+    return;
+  }
+  if (stale()) {
+    return;
+  }
+  const entries = Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : 1));
+  $('tags').querySelector('tbody').replaceChildren(...entries.map(([k, v]) => {
+    const row = el('tr');
+    row.append(el('td', k), el('td', v));
+    return row;
+  }));
+  $('tags-empty').hidden = entries.length > 0;
+}
+
+async function loadTimeline(stale) {
+  showError('timeline-error', null);
+  const fromMs = parseLocalInput($('timeline-from').value);
+  const toMs = parseLocalInput($('timeline-to').value);
+  if (!(fromMs < toMs)) {
+    showError('timeline-error', 'Choose a "from" time before the "to" time.');
+    return;
+  }
+  const name = streamState.name;
+  $('timeline').dataset.state = 'loading';
+  const all = [];
+  let truncated = false;
+  try {
+    let out = await client.call('/listFragments', {
+      StreamName: name,
+      MaxResults: FRAGMENT_PAGE,
+      FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: fromMs / 1000, EndTimestamp: toMs / 1000 } },
+    });
+    all.push(...(out.Fragments ?? []));
+    for (let page = 1; out.NextToken && !stale(); page++) {
+      if (page >= MAX_FRAGMENT_PAGES) {
+        truncated = true;
+        break;
+      }
+      out = await client.call('/listFragments', { StreamName: name, MaxResults: FRAGMENT_PAGE, NextToken: out.NextToken });
+      all.push(...(out.Fragments ?? []));
+    }
+  } catch (err) {
+    if (!stale()) {
+      $('timeline').dataset.state = 'error';
+      showError('timeline-error', err);
+    }
+    return;
+  }
+  if (stale()) {
+    return;
+  }
+  Object.assign(streamState, { fromMs, toMs, fragments: toFragments(all), truncated });
+  drawTimeline();
+  const fragments = streamState.fragments;
+  const gaps = findGaps(fragments);
+  const seconds = fragments.reduce((sum, f) => sum + f.lengthMs, 0) / 1000;
+  const bytes = fragments.reduce((sum, f) => sum + f.size, 0);
+  const longest = gaps.reduce((m, g) => Math.max(m, g.toMs - g.fromMs), 0);
+  $('timeline-summary').textContent =
+    `${fragments.length} fragment${fragments.length === 1 ? '' : 's'} · ${seconds.toFixed(1)} s of media · ${formatBytes(bytes)} · ` +
+    `${gaps.length} gap${gaps.length === 1 ? '' : 's'}${gaps.length > 0 ? ` (longest ${(longest / 1000).toFixed(1)} s)` : ''}` +
+    (truncated ? ` · only the first ${fragments.length} are shown: narrow the range` : '') +
+    (fragments.length > 0 ? ' · click a fragment to play from it' : '');
+  $('timeline').dataset.state = 'loaded';
+  $('timeline').dataset.fragments = String(fragments.length);
+  $('timeline').dataset.gaps = String(gaps.length);
+}
+
+function drawTimeline() {
+  renderTimeline($('timeline'), { fromMs: streamState.fromMs, toMs: streamState.toMs, fragments: streamState.fragments, selected: streamState.selected }, (f) => {
+    void playFromFragment(f);
+  });
+}
+
+// ---- playback ---------------------------------------------------------------------------------------------------
+
+async function startPlayback(request, live) {
+  showError('player-error', null);
+  player.stop();
+  $('player-status').textContent = 'Asking for a session…';
+  try {
+    const out = await client.call('/getHLSStreamingSessionURL', {
+      StreamName: streamState.name,
+      ContainerFormat: 'FRAGMENTED_MP4',
+      Expires: HLS_SESSION_SECONDS,
+      ...request,
+    });
+    await player.play(out.HLSStreamingSessionURL, { live });
+  } catch (err) {
+    player.stop('failed');
+    showError('player-error', err);
+  }
+}
+
+function playLive() {
+  return startPlayback({ PlaybackMode: 'LIVE' }, true);
+}
+
+function playRange(fromMs, toMs) {
+  if (!(fromMs < toMs)) {
+    showError('player-error', 'Choose a "from" time before the "to" time.');
+    return Promise.resolve();
+  }
+  return startPlayback(
+    {
+      PlaybackMode: 'ON_DEMAND',
+      HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: fromMs / 1000, EndTimestamp: toMs / 1000 } },
+    },
+    false,
+  );
+}
+
+function playFromFragment(f) {
+  streamState.selected = f.number;
+  drawTimeline();
+  $('fragment-info').textContent =
+    `Fragment ${f.number}: server time ${formatTime(f.startMs)}.${pad(Math.round(f.startMs % 1000), 3)}, ` +
+    `producer time ${formatTime(f.producerMs)}, ${(f.lengthMs / 1000).toFixed(2)} s, ${formatBytes(f.size)}.`;
+  // The listed timestamp is rounded to the millisecond; starting 1 ms early keeps this fragment in the range.
+  const fromMs = f.startMs - 1;
+  const toMs = Math.max(streamState.toMs, f.startMs + f.lengthMs + 1);
+  setRange('range', fromMs, toMs);
+  return playRange(fromMs, toMs);
+}
+
+// ---- start ------------------------------------------------------------------------------------------------------
+
+async function start() {
+  player = new Player($('video'), {
+    status: (text, state, latency) => {
+      const node = $('player-status');
+      node.textContent = text;
+      node.dataset.state = state;
+      if (latency === undefined) {
+        delete node.dataset.latency;
+      } else {
+        node.dataset.latency = latency.toFixed(2);
+      }
+    },
+    error: (text) => showError('player-error', text),
+  });
+
+  $('login-form').addEventListener('submit', (ev) => void onLogin(ev));
+  $('logout').addEventListener('click', onLogout);
+  $('filter-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    list.tokens = [undefined];
+    list.index = 0;
+    void route();
+  });
+  $('page-size').addEventListener('change', () => {
+    list.tokens = [undefined];
+    list.index = 0;
+    void route();
+  });
+  $('prev-page').addEventListener('click', () => turnPage(-1));
+  $('next-page').addEventListener('click', () => turnPage(1));
+  $('play-live').addEventListener('click', () => void playLive());
+  $('stop').addEventListener('click', () => player.stop());
+  $('range-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void playRange(parseLocalInput($('range-from').value), parseLocalInput($('range-to').value));
+  });
+  $('timeline-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const generation = routeGeneration;
+    void loadTimeline(() => generation !== routeGeneration);
+  });
+  for (const button of $('timeline-form').querySelectorAll('button[data-last]')) {
+    button.addEventListener('click', () => {
+      const now = Date.now();
+      setRange('timeline', now - Number(button.dataset.last) * 1000, now + 60_000);
+      const generation = routeGeneration;
+      void loadTimeline(() => generation !== routeGeneration);
+    });
+  }
+  window.addEventListener('resize', () => {
+    if (document.body.dataset.view === 'stream' && streamState.fragments.length > 0) {
+      drawTimeline();
+    }
+  });
+  window.addEventListener('hashchange', () => void route());
+
+  try {
+    const res = await fetch('config.json', { cache: 'no-store' });
+    defaultRegion = (await res.json()).region ?? defaultRegion;
+  } catch {
+    // keep the built-in default; any region signs correctly
+  }
+  session = loadSession();
+  client = session === null ? null : clientFor(session);
+  await route();
+}
+
+void start();
