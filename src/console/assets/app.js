@@ -241,6 +241,9 @@ async function showStream(name, stale) {
   $('tags').querySelector('tbody').replaceChildren();
   $('tags-empty').hidden = true;
   $('timeline').replaceChildren();
+  for (const key of ['state', 'fragments', 'gaps']) {
+    delete $('timeline').dataset[key];
+  }
   $('timeline-summary').textContent = '';
   $('fragment-info').textContent = '';
   if (streamState.name !== name) {
