@@ -199,6 +199,20 @@ describe.skipIf(skipWithoutChromium('the web console tests'))('web console', () 
     expect(await page.locator('#timeline rect.frag').count()).toBe(10);
     expect(await page.locator('#timeline rect.gap').count()).toBe(1);
     expect(await page.textContent('#timeline-summary')).toMatch(/^10 fragments · 10\.0 s of media · .* · 1 gap \(longest [12]\.\d s\)/);
+
+    // Fit narrows the axis to the fragments: the hole between the uploads becomes a wide band, and a click with
+    // the mouse on the second upload's bars picks one of its fragments.
+    await page.click('#timeline-fit');
+    const geometry = await page.evaluate<{ width: number; gap: number; frags: { x: number; n: string }[] }>(
+      "(() => { const svg = document.querySelector('#timeline svg'); return { width: svg.viewBox.baseVal.width, gap: Number(svg.querySelector('rect.gap').getAttribute('width')), frags: [...svg.querySelectorAll('rect.frag')].map((r) => ({ x: Number(r.getAttribute('x')), n: r.getAttribute('data-fragment-number') })) }; })()",
+    );
+    expect(geometry.gap / geometry.width).toBeGreaterThan(0.15);
+    const box = (await page.locator('#timeline svg').boundingBox())!;
+    const second = geometry.frags.at(-1)!;
+    await page.mouse.click(box.x + ((second.x + 1) / geometry.width) * box.width, box.y + box.height / 3);
+    const picked = await page.getAttribute('#timeline rect.frag.selected', 'data-fragment-number');
+    expect(geometry.frags.slice(5).map((f) => f.n)).toContain(picked);
+    expect(await page.textContent('#fragment-info')).toContain(`Fragment ${picked}: server time`);
     await page.waitForSelector('#tags-empty:not([hidden])');
 
     // an unknown stream is the server's error, shown as is

@@ -376,6 +376,21 @@ function drawTimeline() {
   });
 }
 
+/** Zoom the axis onto the fragments already listed (no new request: the range only shrinks around them). */
+function fitTimeline() {
+  const fragments = streamState.fragments;
+  if (fragments.length === 0) {
+    return;
+  }
+  const start = fragments[0].startMs;
+  const end = fragments.reduce((m, f) => Math.max(m, f.startMs + f.lengthMs), start);
+  const margin = Math.max(1000, (end - start) * 0.05);
+  streamState.fromMs = Math.max(streamState.fromMs, start - margin);
+  streamState.toMs = Math.min(streamState.toMs, end + margin);
+  setRange('timeline', streamState.fromMs, streamState.toMs);
+  drawTimeline();
+}
+
 // ---- playback ---------------------------------------------------------------------------------------------------
 
 async function startPlayback(request, live) {
@@ -478,6 +493,7 @@ async function start() {
       void loadTimeline(() => generation !== routeGeneration);
     });
   }
+  $('timeline-fit').addEventListener('click', fitTimeline);
   window.addEventListener('resize', () => {
     if (document.body.dataset.view === 'stream' && streamState.fragments.length > 0) {
       drawTimeline();
