@@ -9,6 +9,7 @@ import { streamOperations } from './api/operations/streams.js';
 import { tagOperations } from './api/operations/tags.js';
 import { unsupportedOperations } from './api/operations/unsupported.js';
 import { loadOrCreateRootCredentials, type Credentials } from './auth/credentials.js';
+import { consoleRouter } from './console/console-route.js';
 import { SigV4Verifier } from './auth/sigv4-verifier.js';
 import type { Config } from './conf/config.js';
 import { ReadLimits } from './core/read-limits.js';
@@ -23,6 +24,13 @@ import type { FragmentStore } from './store/fragment-store.js';
 import { MemoryBuffer } from './store/memory-buffer.js';
 import { FragmentReader } from './core/fragment-reader.js';
 import { FragmentFeed } from './stream/fragment-feed.js';
+import { getClipOperations } from './api/operations/get-clip.js';
+import { streamingSessionOperations } from './api/operations/streaming-sessions.js';
+import { packager } from './playback/packager.js';
+import { PlaybackService } from './playback/playback-service.js';
+import { playbackRouter } from './playback/playback-routes.js';
+import { loadOrCreateSessionKey } from './playback/session-key.js';
+import { SessionTokens } from './playback/session-token.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
 
@@ -83,17 +91,22 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     logger.warn('AUTH IS OFF: every request is accepted without a signature. Use only for throwaway local testing.');
   }
 
+  const tokens = new SessionTokens(loadOrCreateSessionKey(config.dataDir));
+  const playback = new PlaybackService({ registry, reader, tokens, clock, packager });
+
   const served: OperationTable = {
     ...streamOperations({ registry, defaultCapacity: () => config.streamCapacity, region: config.region, now: () => clock.now() }),
     ...tagOperations({ registry, resourceExists: (arn) => registry.find({ arn }) !== undefined }),
     ...streamConfigOperations(registry, config.region),
     ...getMediaOperations({ registry, reader, feed, limits: new ReadLimits(config.getMediaCallsPerSecond, clock), clock }),
     ...archivedMediaOperations({ registry, reader }),
+    ...streamingSessionOperations({ registry, reader, tokens, clock, packager }),
+    ...getClipOperations({ registry, reader, packager }),
   };
   const operations: OperationTable = { ...served, ...unsupportedOperations(new Set(Object.keys(served))) };
 
   let ready = false;
-  const app = createApp({ logger, verifier, operations, streamingRoutes: { '/putMedia': putMedia.route }, publicUrl: config.publicUrl, isReady: () => ready });
+  const app = createApp({ logger, verifier, operations, streamingRoutes: { '/putMedia': putMedia.route }, routers: [playbackRouter(playback), consoleRouter({ region: config.region })], publicUrl: config.publicUrl, isReady: () => ready });
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

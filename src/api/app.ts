@@ -25,6 +25,8 @@ export type AppDeps = {
   streamingRoutes: Record<string, StreamingRoute>;
   publicUrl: string | null;
   isReady: () => boolean;
+  /** GET routes that authenticate on their own (streaming-session URLs carry a signed token, not SigV4). */
+  routers?: express.Router[];
 };
 
 export function createApp(deps: AppDeps): express.Express {
@@ -44,6 +46,10 @@ export function createApp(deps: AppDeps): express.Express {
     const ready = deps.isReady();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'starting' });
   });
+
+  for (const router of deps.routers ?? []) {
+    app.use(router);
+  }
 
   app.post(/.*/, async (req, res, next) => {
     try {

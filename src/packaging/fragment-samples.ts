@@ -89,3 +89,8 @@ function lastDuration(track: TrackInfo, samples: Sample[], fragmentEndMs: number
   }
   return toEnd > 0 ? toEnd : FALLBACK_FRAME_MS;
 }
+
+/** The same runs moved on the timeline (a clip starts at 0 rather than at the producer's epoch time). */
+export function shiftRuns(runs: readonly TrackRun[], byMs: number): TrackRun[] {
+  return runs.map((r) => ({ track: r.track, samples: r.samples.map((s) => ({ ...s, ptsMs: s.ptsMs + byMs, dtsMs: s.dtsMs + byMs })) }));
+}
