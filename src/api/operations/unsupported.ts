@@ -21,9 +21,6 @@ const UNSUPPORTED: Record<string, string> = {
   '/v1/send-alexa-offer-to-master': 'SendAlexaOfferToMaster is not supported by openkvs.',
   '/joinStorageSession': 'WebRTC ingestion is not supported by openkvs yet.',
   '/joinStorageSessionAsViewer': 'WebRTC ingestion is not supported by openkvs yet.',
-  '/getHLSStreamingSessionURL': 'HLS streaming sessions are not supported by openkvs yet.',
-  '/getDASHStreamingSessionURL': 'DASH streaming sessions are not supported by openkvs yet.',
-  '/getClip': 'GetClip is not supported by openkvs yet.',
   '/getImages': 'GetImages is not supported by openkvs yet.',
 };
 
