@@ -7,7 +7,7 @@ import type { TrackInfo, TrackSet } from '../media/track.js';
 export type Sample = {
   /** Presentation time. */
   ptsMs: number;
-  /** Decode time: the fragment's presentation times sorted, handed out in decode order (B-frames reorder). */
+  /** Decode time: the fragment's presentation times sorted, handed out in decode order (B-frames reorder), minus its reorder depth. */
   dtsMs: number;
   durationMs: number;
   keyframe: boolean;
@@ -53,7 +53,10 @@ export function fragmentSamples(set: TrackSet, stored: Uint8Array, tagsSize: num
       continue;
     }
     const sorted = frames.map((f) => f.ptsMs).sort((a, b) => a - b);
-    const samples: Sample[] = frames.map((f, i) => ({ ptsMs: f.ptsMs, dtsMs: sorted[i]!, durationMs: 0, keyframe: f.keyframe, data: f.data }));
+    // Decode times never pass presentation times: shifted back by the fragment's reorder depth (0 without
+    // B-frames), so composition offsets are never negative — decoders and players all take that.
+    const delay = Math.max(0, ...frames.map((f, i) => sorted[i]! - f.ptsMs));
+    const samples: Sample[] = frames.map((f, i) => ({ ptsMs: f.ptsMs, dtsMs: sorted[i]! - delay, durationMs: 0, keyframe: f.keyframe, data: f.data }));
     for (let i = 0; i + 1 < samples.length; i++) {
       samples[i]!.durationMs = samples[i + 1]!.dtsMs - samples[i]!.dtsMs;
     }

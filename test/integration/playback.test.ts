@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixture, realMedia } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -284,5 +285,105 @@ describe('GetClip', () => {
     await expect(archived.send(new GetClipCommand({ StreamName: up.name, ClipFragmentSelector: sel(up.fromMs - 3_600_000, up.fromMs - 3_000_000) }))).rejects.toBeInstanceOf(ResourceNotFoundException);
     await expect(archived.send(new GetClipCommand({ StreamName: up.name, ClipFragmentSelector: sel(up.toMs, up.fromMs) }))).rejects.toBeInstanceOf(InvalidArgumentException);
     await expect(archived.send(new GetClipCommand({ StreamName: up.name, ClipFragmentSelector: sel(up.fromMs, up.fromMs + 25 * 3_600_000) }))).rejects.toBeInstanceOf(InvalidArgumentException);
+  });
+});
+
+describe('LIVE_REPLAY, producer timestamps and more codecs', () => {
+  let clocked: TestServer;
+  let clockedArchived: KinesisVideoArchivedMediaClient;
+  let clockedKv: KinesisVideoClient;
+  const clock = new ManualClock(Date.now());
+
+  beforeAll(async () => {
+    clocked = await startTestServer({ putMediaCallsPerSecond: 1000 }, { clock });
+    clockedKv = controlClient(clocked.url);
+    clockedArchived = new KinesisVideoArchivedMediaClient({ endpoint: clocked.url, region: 'us-east-1', credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET }, maxAttempts: 1 });
+  });
+  afterAll(async () => {
+    clockedKv.destroy();
+    clockedArchived.destroy();
+    await clocked.stop();
+  });
+
+  async function mediaPlaylistUrl(sessionUrl: string): Promise<string> {
+    const master = await (await fetch(sessionUrl)).text();
+    return new URL(master.split('\n').find((l) => l.startsWith('getHLSMediaPlaylist'))!, sessionUrl).href;
+  }
+
+  it('LIVE_REPLAY starts at StartTimestamp, adds fragments as the session clock reaches them and ends at EndTimestamp', async () => {
+    const name = `pb-replay-${++n}`;
+    await clockedKv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: 24 }));
+    const producerStart = 1_700_000_000_000;
+    const res = await putMedia(clocked.url, fixture('mkv/h264-5s-1s-gop.mkv'), { streamName: name, timecodeType: 'RELATIVE', producerStartTimestamp: (producerStart / 1000).toFixed(3) });
+    expect(res.acks.filter((a) => a.EventType === 'PERSISTED')).toHaveLength(5);
+    const out = await clockedArchived.send(
+      new GetHLSStreamingSessionURLCommand({
+        StreamName: name,
+        PlaybackMode: 'LIVE_REPLAY',
+        DisplayFragmentTimestamp: 'ALWAYS',
+        MaxMediaPlaylistFragmentResults: 10,
+        HLSFragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(producerStart), EndTimestamp: new Date(producerStart + 4500) } },
+      }),
+    );
+    const url = await mediaPlaylistUrl(out.HLSStreamingSessionURL!);
+    const at0 = await (await fetch(url)).text();
+    expect(at0.match(/^#EXTINF:/gm)).toHaveLength(1);
+    expect(at0).not.toContain('#EXT-X-ENDLIST');
+    expect(at0).toContain(`#EXT-X-PROGRAM-DATE-TIME:${new Date(producerStart).toISOString()}`);
+    clock.advance(2000);
+    const at2 = await (await fetch(url)).text();
+    expect(at2.match(/^#EXTINF:/gm)).toHaveLength(3);
+    expect(at2).toContain('#EXT-X-MEDIA-SEQUENCE:0');
+    // PRODUCER_TIMESTAMP defaults to DiscontinuityMode NEVER: one init, no discontinuities
+    expect(at2).not.toContain('#EXT-X-DISCONTINUITY\n');
+    expect(at2.match(/#EXT-X-MAP/g)).toHaveLength(1);
+    clock.advance(10_000);
+    const done = await (await fetch(url)).text();
+    expect(done.match(/^#EXTINF:/gm)).toHaveLength(5);
+    expect(done).toContain('#EXT-X-ENDLIST');
+    const durations = [...done.matchAll(/^#EXTINF:([0-9.]+),/gm)].map((m) => Number(m[1]));
+    expect(durations.reduce((a, b) => a + b, 0)).toBeCloseTo(5, 1);
+  });
+
+  it.each([
+    ['HEVC', 'mkv/hevc-5s.mkv', /CODECS="hvc1\./],
+    ['H.264 with B-frames', 'mkv/h264-bframes-5s.mkv', /CODECS="avc1\./],
+  ])('%s plays over HLS fMP4 and TS with every frame', async (_label, file, codecs) => {
+    const name = `pb-codec-${++n}`;
+    await clockedKv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: 24 }));
+    const fromMs = clock.now() - 1000;
+    const res = await putMedia(clocked.url, fixture(file), { streamName: name, timecodeType: 'RELATIVE', producerStartTimestamp: (Date.now() / 1000).toFixed(3) });
+    expect(res.acks.filter((a) => a.EventType === 'ERROR')).toEqual([]);
+    const input = await probe(join(process.cwd(), 'media-fixtures', file));
+    for (const ContainerFormat of ['FRAGMENTED_MP4', 'MPEG_TS'] as const) {
+      const out = await clockedArchived.send(
+        new GetHLSStreamingSessionURLCommand({
+          StreamName: name,
+          PlaybackMode: 'ON_DEMAND',
+          ContainerFormat,
+          HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(fromMs), EndTimestamp: new Date(clock.now() + 1000) } },
+        }),
+      );
+      expect(await (await fetch(out.HLSStreamingSessionURL!)).text()).toMatch(codecs);
+      const p = await probe(out.HLSStreamingSessionURL!);
+      expect(p.errors, ContainerFormat).toEqual([]);
+      expect(p.video, ContainerFormat).toBe(input.video);
+    }
+  });
+
+  it('a LIVE DASH manifest is dynamic and follows the stream', async () => {
+    const name = `pb-dash-live-${++n}`;
+    await clockedKv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: 24 }));
+    await putMedia(clocked.url, fixture('mkv/h264-5s-1s-gop.mkv'), { streamName: name, timecodeType: 'RELATIVE', producerStartTimestamp: (Date.now() / 1000).toFixed(3) });
+    const out = await clockedArchived.send(new GetDASHStreamingSessionURLCommand({ StreamName: name, PlaybackMode: 'LIVE', DisplayFragmentTimestamp: 'ALWAYS' }));
+    const mpd = await (await fetch(out.DASHStreamingSessionURL!)).text();
+    expect(mpd).toContain('type="dynamic"');
+    expect(mpd.match(/<SegmentURL /g)).toHaveLength(5);
+    expect(mpd).toMatch(/kvs:ts="\d+\.\d{3}"/);
+    const res = await putMedia(clocked.url, fixture('mkv/h264-5s-1s-gop.mkv'), { streamName: name, timecodeType: 'RELATIVE', producerStartTimestamp: (Date.now() / 1000 + 5).toFixed(3) });
+    const newest = res.acks.filter((a) => a.EventType === 'PERSISTED').at(-1)!.FragmentNumber!;
+    const again = await (await fetch(out.DASHStreamingSessionURL!)).text();
+    expect(again).toContain(`FragmentNumber=${newest}&amp;`);
+    expect(again).toContain('startNumber="5"');
   });
 });
