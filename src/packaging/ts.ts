@@ -59,7 +59,7 @@ const MAX_AUDIO_STREAMS = 32;
 const CodecId = { H264: 'V_MPEG4/ISO/AVC', H265: 'V_MPEGH/ISO/HEVC', AAC: 'A_AAC' } as const;
 
 /** A track ready to mux: its PMT entry and how its frames become elementary stream bytes. */
-type Elementary = TsStream & { track: TrackInfo; video: boolean; encode: (s: Sample) => Uint8Array };
+type Elementary = TsStream & { video: boolean; encode: (s: Sample) => Uint8Array };
 
 type Unit = { stream: Elementary; sample: Sample; pts: number; dts: number };
 
@@ -75,7 +75,7 @@ export function tsSegment(runs: TrackRun[], opts: TsSegmentOptions = {}): Uint8A
     streams.push(stream);
     units.push(...timed(stream, run.samples));
   }
-  // Stable: at equal decode times the lower track number goes first.
+  // Stable: at equal decode times the earlier run (fragmentSamples: the lower track number) goes first.
   units.sort((a, b) => a.dts - b.dts);
   const pcrStream = streams.find((s) => s.video) ?? streams[0];
   const mux = new TsMuxer(streams, pcrStream?.pid, opts.continuity);
@@ -123,13 +123,13 @@ function elementary(track: TrackInfo, before: readonly Elementary[]): Elementary
       }
       const h264 = track.codecId === CodecId.H264;
       const encode = nalEncoder(track, h264 ? 'h264' : 'h265');
-      return { track, pid, video: true, streamType: h264 ? StreamType.H264 : StreamType.H265, streamId: PesStreamId.VIDEO + videos, encode };
+      return { pid, video: true, streamType: h264 ? StreamType.H264 : StreamType.H265, streamId: PesStreamId.VIDEO + videos, encode };
     }
     case CodecId.AAC: {
       if (audios >= MAX_AUDIO_STREAMS) {
         throw new TsSegmentError('unsupported', track, `more than ${MAX_AUDIO_STREAMS} audio tracks`);
       }
-      return { track, pid, video: false, streamType: StreamType.AAC_ADTS, streamId: PesStreamId.AUDIO + audios, encode: aacEncoder(track) };
+      return { pid, video: false, streamType: StreamType.AAC_ADTS, streamId: PesStreamId.AUDIO + audios, encode: aacEncoder(track) };
     }
     default:
       throw new TsSegmentError('unsupported', track, 'MPEG-TS segments carry H.264, H.265 and AAC only');
