@@ -45,3 +45,25 @@ mkv_ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
   mkv_ff $MKV_V $MKV_X $MKV_C $MKV_B -f matroska - > mkv/h264-5s-piped.mkv
 }
 # --- end mkv ---
+
+# --- packaging ---
+# MKV inputs for the fMP4 packager (src/packaging/fmp4.ts), same picture and cluster limits as the mkv block:
+# one 1 s GOP per Cluster. AAC next to H.264, HEVC, and H.264 with B-frames (Main, 2 B-frames, so block
+# timecodes are out of order and decode times must be derived).
+mkdir -p mkv
+PKG_V="-f lavfi -i testsrc=size=640x360:rate=30:duration=5"
+PKG_A="-f lavfi -i sine=frequency=440:sample_rate=48000:duration=5"
+PKG_C="-cluster_time_limit 1100 -cluster_size_limit 8000000"
+PKG_B="-fflags +bitexact -flags:v +bitexact -flags:a +bitexact -map_metadata -1"
+PKG_G="-g 30 -keyint_min 30 -sc_threshold 0"
+pkg_ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+# shellcheck disable=SC2086
+{
+  pkg_ff $PKG_V $PKG_A -c:v libx264 -preset veryfast -profile:v baseline -pix_fmt yuv420p $PKG_G -bf 0 \
+    -c:a aac -b:a 64k -shortest $PKG_C $PKG_B -f matroska mkv/h264-aac-5s.mkv
+  pkg_ff $PKG_V -c:v libx265 -preset veryfast -pix_fmt yuv420p $PKG_G \
+    -x265-params keyint=30:min-keyint=30:scenecut=0:bframes=0:log-level=error $PKG_C $PKG_B -f matroska mkv/hevc-5s.mkv
+  pkg_ff $PKG_V -c:v libx264 -preset veryfast -profile:v main -pix_fmt yuv420p $PKG_G -bf 2 \
+    $PKG_C $PKG_B -f matroska mkv/h264-bframes-5s.mkv
+}
+# --- end packaging ---
