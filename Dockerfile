@@ -20,6 +20,7 @@ ENV NODE_ENV=production \
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/src/console/assets ./src/console/assets
 COPY bin ./bin
 RUN mkdir -p /data && chown node:node /data
 USER node
