@@ -121,10 +121,11 @@ function filterBuffered(all: FragmentRecord[], q: ReadQuery): FragmentRecord[] {
       (q.toMs === undefined || key(f) <= q.toMs) &&
       (q.afterFragmentNumber === undefined || f.fragmentNumber > q.afterFragmentNumber),
   );
+  if (q.timestampKind !== undefined) {
+    out = [...out].sort((a, b) => key(a) - key(b) || (a.fragmentNumber < b.fragmentNumber ? -1 : 1));
+  }
   if (q.newestFirst) {
     out = [...out].reverse();
-  } else if (q.timestampKind === 'producer') {
-    out = [...out].sort((a, b) => a.producerTimestampMs - b.producerTimestampMs || (a.fragmentNumber < b.fragmentNumber ? -1 : 1));
   }
   return q.limit !== undefined && q.limit >= 0 ? out.slice(0, q.limit) : out;
 }

@@ -35,7 +35,10 @@ export type FragmentQuery = {
   toMs?: number;
   afterFragmentNumber?: string;
   limit?: number;
-  /** Newest fragment numbers first (NOW selectors) instead of oldest first. */
+  /**
+   * Order: with a timestampKind, by that timestamp then fragment number (the index's order); without, by fragment
+   * number. newestFirst reverses it (NOW selectors, "the fragment at or before a time").
+   */
   newestFirst?: boolean;
 };
 

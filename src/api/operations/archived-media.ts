@@ -108,7 +108,7 @@ const sameRange = (a: Range, b: Range): boolean => a.kind === b.kind && a.fromMs
 // stream it names, which the caller may list anyway.
 
 function encodeToken(t: Token): string {
-  const doc = { a: t.arn, k: t.range.kind === 'server' ? 'S' : 'P', f: t.range.fromMs, t: t.range.toMs, n: t.cursor.fragmentNumber, p: t.cursor.producerMs };
+  const doc = { a: t.arn, k: t.range.kind === 'server' ? 'S' : 'P', f: t.range.fromMs, t: t.range.toMs, n: t.cursor.fragmentNumber, p: t.cursor.atMs };
   return Buffer.from(JSON.stringify(doc), 'utf8').toString('base64');
 }
 
@@ -133,11 +133,11 @@ function decodeToken(text: string): Token {
   if (typeof a !== 'string' || (k !== 'S' && k !== 'P') || !isMs(f) || !isMs(t) || typeof n !== 'string' || !FRAGMENT_NUMBER_RULE.pattern.test(n)) {
     throw bad();
   }
-  if (k === 'P' && !isMs(p)) {
+  if (p !== undefined && !isMs(p)) {
     throw bad();
   }
   const kind: Kind = k === 'S' ? 'server' : 'producer';
-  return { arn: a, range: { kind, fromMs: f, toMs: t }, cursor: kind === 'producer' ? { fragmentNumber: n, producerMs: p as number } : { fragmentNumber: n } };
+  return { arn: a, range: { kind, fromMs: f, toMs: t }, cursor: isMs(p) ? { fragmentNumber: n, atMs: p } : { fragmentNumber: n } };
 }
 
 /**

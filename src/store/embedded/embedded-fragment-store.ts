@@ -240,11 +240,17 @@ export class EmbeddedFragmentStore implements FragmentStore {
   list(q: FragmentQuery): FragmentRecord[] {
     // Only the conditions a query has go into its SQL (one cached statement per shape): "@x IS NULL OR …" terms
     // hide the ranges from the planner, which then scans and sorts every row of the stream on each page.
-    const col = q.timestampKind === 'producer' ? 'producer_ts_ms' : 'server_ts_ms';
-    const where = ['stream_id = @streamId', 'server_ts_ms >= @notBefore'];
-    const params: Record<string, unknown> = { streamId: q.streamId, notBefore: q.notBeforeServerMs, limit: q.limit ?? -1 };
-    if (q.fromMs !== undefined) {
-      where.push(`${col} >= @from`);
+    const kind = q.timestampKind;
+    const col = kind === 'producer' ? 'producer_ts_ms' : 'server_ts_ms';
+    const where = ['stream_id = @streamId'];
+    const params: Record<string, unknown> = { streamId: q.streamId, limit: q.limit ?? -1 };
+    // One lower bound on server time, not two: SQLite would take the first (the retention cutoff, i.e. the start of
+    // the stream) as the index bound and read everything before the range.
+    const serverFrom = kind === 'server' && q.fromMs !== undefined ? Math.max(q.fromMs, q.notBeforeServerMs) : q.notBeforeServerMs;
+    where.push('server_ts_ms >= @notBefore');
+    params['notBefore'] = serverFrom;
+    if (q.fromMs !== undefined && kind === 'producer') {
+      where.push('producer_ts_ms >= @from');
       params['from'] = q.fromMs;
     }
     if (q.toMs !== undefined) {
@@ -255,7 +261,10 @@ export class EmbeddedFragmentStore implements FragmentStore {
       where.push('fragment_number > @after');
       params['after'] = q.afterFragmentNumber;
     }
-    const order = q.newestFirst ? 'fragment_number DESC' : q.timestampKind === 'producer' ? 'producer_ts_ms, fragment_number' : 'fragment_number';
+    // Timestamp selections come in their index's own order (the index carries the primary key after the
+    // timestamp), so a page is read straight off the index instead of sorting the whole range first.
+    const dir = q.newestFirst ? ' DESC' : '';
+    const order = kind === undefined ? `fragment_number${dir}` : `${col}${dir}, fragment_number${dir}`;
     const rows = this.#sql(`SELECT * FROM fragments WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT @limit`).all(params) as FragmentRow[];
     return rows.map(toRecord);
   }
