@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { trailingFragmentTags } from '../src/formats/mkv/kvs-fragment-tags.js';
-import { FRAME_HEADER_BYTES } from './floor-server.js';
+import { frameReader } from './floor-server.js';
 
 const consumers = new Set<ServerResponse>();
 
@@ -39,29 +39,12 @@ async function openConsumer(req: IncomingMessage, res: ServerResponse): Promise<
 function producer(req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.flushHeaders();
-  let chunks: Buffer[] = [];
-  let have = 0;
-  let need = FRAME_HEADER_BYTES;
-  let inHeader = true;
   let frames = 0;
-  req.on('data', (chunk: Buffer) => {
-    chunks.push(chunk);
-    have += chunk.length;
-    while (have >= need) {
-      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
-      const piece = all.subarray(0, need);
-      const rest = all.subarray(need);
-      chunks = rest.length > 0 ? [rest] : [];
-      have = rest.length;
-      if (inHeader) {
-        need = piece.readUInt32BE(0);
-        inHeader = false;
-        continue;
-      }
-      need = FRAME_HEADER_BYTES;
-      inHeader = true;
+  req.on(
+    'data',
+    frameReader((piece) => {
       if (frames++ === 0) {
-        continue; // the MKV header: openkvs sends it inside each chunk; here it is simply dropped
+        return; // the MKV header: openkvs sends it inside each chunk; here it is simply dropped
       }
       const fragmentNumber = String(frames).padStart(8, '0');
       res.write(`{"EventType":"PERSISTED","FragmentNumber":"${fragmentNumber}"}\n`);
@@ -72,8 +55,8 @@ function producer(req: IncomingMessage, res: ServerResponse): void {
         c.write(tags);
         c.uncork();
       }
-    }
-  });
+    }),
+  );
   req.once('end', () => res.end());
 }
 

@@ -20,6 +20,33 @@ export function frameHeader(length: number): Buffer {
   return b;
 }
 
+/** Splits a byte stream of frames (4-byte big-endian length, then that many bytes) and hands over each frame. */
+export function frameReader(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
+  let chunks: Buffer[] = [];
+  let have = 0;
+  let need = FRAME_HEADER_BYTES;
+  let inHeader = true;
+  return (chunk) => {
+    chunks.push(chunk);
+    have += chunk.length;
+    while (have >= need) {
+      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
+      const piece = all.subarray(0, need);
+      const rest = all.subarray(need);
+      chunks = rest.length > 0 ? [rest] : [];
+      have = rest.length;
+      if (inHeader) {
+        need = piece.readUInt32BE(0);
+        inHeader = false;
+      } else {
+        need = FRAME_HEADER_BYTES;
+        inHeader = true;
+        onFrame(piece);
+      }
+    }
+  };
+}
+
 export type FloorServer = { url: string; server: Server; close(): Promise<void> };
 
 export async function startFloorServer(opts: { dir: string; port?: number; host?: string }): Promise<FloorServer> {
@@ -83,29 +110,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, path: string): 
     w?.();
   };
 
-  let chunks: Buffer[] = [];
-  let have = 0;
-  let need = FRAME_HEADER_BYTES;
-  let inHeader = true;
+  const split = frameReader((frame) => {
+    queue.push(frame);
+    kick();
+  });
   req.on('data', (chunk: Buffer) => {
-    chunks.push(chunk);
-    have += chunk.length;
-    while (have >= need) {
-      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
-      const piece = all.subarray(0, need);
-      const rest = all.subarray(need);
-      chunks = rest.length > 0 ? [rest] : [];
-      have = rest.length;
-      if (inHeader) {
-        need = piece.readUInt32BE(0);
-        inHeader = false;
-      } else {
-        queue.push(piece);
-        need = FRAME_HEADER_BYTES;
-        inHeader = true;
-        kick();
-      }
-    }
+    split(chunk);
     if (queue.length + (working ? 1 : 0) >= MAX_QUEUED_FRAMES) {
       req.pause();
     }

@@ -58,3 +58,21 @@ export function collectPageErrors(page: Page): string[] {
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   return errors;
 }
+
+/**
+ * Polls a page expression until it is truthy. page.waitForFunction polls string predicates with eval, which the
+ * console's Content-Security-Policy (script-src 'self') forbids; page.evaluate goes through the debugger and is not
+ * subject to it.
+ */
+export async function waitForExpression(page: Page, expression: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await page.evaluate<unknown>(expression)) {
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${expression}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixture } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { collectPageErrors, launchChromium, skipWithoutChromium } from './chromium.js';
+import { collectPageErrors, launchChromium, skipWithoutChromium, waitForExpression } from './chromium.js';
 
 // A browser launch plus a few page loads; generous, but set here rather than for the whole suite.
 // In-page code is passed as strings: the project compiles without the DOM library.
@@ -145,20 +145,20 @@ describe.skipIf(skipWithoutChromium('the web console tests'))('web console', () 
 
     // paging with ListStreams NextToken
     await page.selectOption('#page-size', '10');
-    await page.waitForFunction("document.querySelectorAll('#streams tbody tr').length === 10");
+    await waitForExpression(page, "document.querySelectorAll('#streams tbody tr').length === 10");
     expect((await rows()).map((r) => r[0])).toEqual(NAMES.slice(0, 10));
     await page.click('#next-page');
-    await page.waitForFunction("document.getElementById('page-label').textContent === 'Page 2' && document.querySelectorAll('#streams tbody tr').length === 2");
+    await waitForExpression(page, "document.getElementById('page-label').textContent === 'Page 2' && document.querySelectorAll('#streams tbody tr').length === 2");
     expect((await rows()).map((r) => r[0])).toEqual(NAMES.slice(10));
     expect(await page.isDisabled('#next-page')).toBe(true);
     await page.click('#prev-page');
-    await page.waitForFunction("document.getElementById('page-label').textContent === 'Page 1'");
+    await waitForExpression(page, "document.getElementById('page-label').textContent === 'Page 1'");
     expect((await rows()).map((r) => r[0])).toEqual(NAMES.slice(0, 10));
 
     // name filter (BEGINS_WITH)
     await page.fill('#prefix', `${PREFIX}1`);
     await page.click('#filter-form button[type="submit"]');
-    await page.waitForFunction("document.querySelectorAll('#streams tbody tr').length === 3");
+    await waitForExpression(page, "document.querySelectorAll('#streams tbody tr').length === 3");
     expect((await rows()).map((r) => r[0])).toEqual(NAMES.slice(9));
 
     // the key lives in this tab's sessionStorage only, and a reload keeps the session

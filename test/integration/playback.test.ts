@@ -3,6 +3,7 @@ import {
   GetClipCommand,
   GetDASHStreamingSessionURLCommand,
   GetHLSStreamingSessionURLCommand,
+  type GetHLSStreamingSessionURLCommandInput,
   InvalidArgumentException,
   KinesisVideoArchivedMediaClient,
   NoDataRetentionException,
@@ -83,18 +84,18 @@ async function probe(input: string): Promise<{ video: number; audio: number; err
 }
 
 const seconds = (ms: number): Date => new Date(ms);
+const serverRange = (up: Uploaded) => ({ FragmentSelectorType: 'SERVER_TIMESTAMP' as const, TimestampRange: { StartTimestamp: seconds(up.fromMs), EndTimestamp: seconds(up.toMs) } });
+
+/** An ON_DEMAND HLS session URL over everything uploaded, from the AWS SDK. */
+async function onDemandHls(up: Uploaded, extra: Partial<GetHLSStreamingSessionURLCommandInput> = {}): Promise<string> {
+  const out = await archived.send(new GetHLSStreamingSessionURLCommand({ StreamName: up.name, PlaybackMode: 'ON_DEMAND', HLSFragmentSelector: serverRange(up), ...extra }));
+  return out.HLSStreamingSessionURL!;
+}
 
 describe('HLS', () => {
   it('ON_DEMAND fMP4: the AWS SDK URL plays in ffmpeg with every frame of clusters.mkv and no errors', async () => {
     const up = await streamWith(realMedia('mkv-inputs/clusters.mkv'));
-    const out = await archived.send(
-      new GetHLSStreamingSessionURLCommand({
-        StreamName: up.name,
-        PlaybackMode: 'ON_DEMAND',
-        HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: seconds(up.fromMs), EndTimestamp: seconds(up.toMs) } },
-      }),
-    );
-    const url = out.HLSStreamingSessionURL!;
+    const url = await onDemandHls(up);
     expect(url.startsWith(`${server.url}/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=`)).toBe(true);
     const master = await (await fetch(url)).text();
     expect(master).toMatch(/^#EXTM3U/);
@@ -112,29 +113,14 @@ describe('HLS', () => {
 
   it('ON_DEMAND MPEG_TS plays in ffmpeg with every frame', async () => {
     const up = await streamWith(realMedia('mkv-inputs/clusters.mkv'));
-    const out = await archived.send(
-      new GetHLSStreamingSessionURLCommand({
-        StreamName: up.name,
-        PlaybackMode: 'ON_DEMAND',
-        ContainerFormat: 'MPEG_TS',
-        HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: seconds(up.fromMs), EndTimestamp: seconds(up.toMs) } },
-      }),
-    );
-    const p = await probe(out.HLSStreamingSessionURL!);
+    const p = await probe(await onDemandHls(up, { ContainerFormat: 'MPEG_TS' }));
     expect(p.errors).toEqual([]);
     expect(p.video).toBe(444);
   });
 
   it('H.264 + AAC: video and audio renditions each play with every frame', async () => {
     const up = await streamWith(fixture('mkv/h264-aac-5s.mkv'));
-    const out = await archived.send(
-      new GetHLSStreamingSessionURLCommand({
-        StreamName: up.name,
-        PlaybackMode: 'ON_DEMAND',
-        HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: seconds(up.fromMs), EndTimestamp: seconds(up.toMs) } },
-      }),
-    );
-    const url = out.HLSStreamingSessionURL!;
+    const url = await onDemandHls(up);
     const master = await (await fetch(url)).text();
     expect(master).toContain('TYPE=AUDIO');
     expect(master).toMatch(/CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/i);
@@ -180,15 +166,7 @@ describe('HLS', () => {
 
   it('refuses forged, foreign and expired session tokens with NotAuthorizedException', async () => {
     const up = await streamWith(fixture('mkv/h264-5s-1s-gop.mkv'));
-    const out = await archived.send(
-      new GetHLSStreamingSessionURLCommand({
-        StreamName: up.name,
-        PlaybackMode: 'ON_DEMAND',
-        Expires: 300,
-        HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: seconds(up.fromMs), EndTimestamp: seconds(up.toMs) } },
-      }),
-    );
-    const url = new URL(out.HLSStreamingSessionURL!);
+    const url = new URL(await onDemandHls(up, { Expires: 300 }));
     const token = url.searchParams.get('SessionToken')!;
     const [body, mac] = token.split('.') as [string, string];
     const claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>;
@@ -243,7 +221,7 @@ describe('DASH', () => {
         StreamName: up.name,
         PlaybackMode: 'ON_DEMAND',
         DisplayFragmentNumber: 'ALWAYS',
-        DASHFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: seconds(up.fromMs), EndTimestamp: seconds(up.toMs) } },
+        DASHFragmentSelector: serverRange(up),
       }),
     );
     const url = out.DASHStreamingSessionURL!;
@@ -264,7 +242,7 @@ describe('GetClip', () => {
     const out = await archived.send(
       new GetClipCommand({
         StreamName: up.name,
-        ClipFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: seconds(up.fromMs), EndTimestamp: seconds(up.toMs) } },
+        ClipFragmentSelector: serverRange(up),
       }),
     );
     expect(out.ContentType).toBe('video/mp4');
@@ -348,7 +326,7 @@ describe('LIVE_REPLAY, producer timestamps and more codecs', () => {
   it.each([
     ['HEVC', 'mkv/hevc-5s.mkv', /CODECS="hvc1\./],
     ['H.264 with B-frames', 'mkv/h264-bframes-5s.mkv', /CODECS="avc1\./],
-  ])('%s plays over HLS fMP4 and TS with every frame', async (_label, file, codecs) => {
+  ])('%s plays over HLS fMP4 and TS and as a clip with every frame', async (_label, file, codecs) => {
     const name = `pb-codec-${++n}`;
     await clockedKv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: 24 }));
     const fromMs = clock.now() - 1000;
@@ -369,6 +347,15 @@ describe('LIVE_REPLAY, producer timestamps and more codecs', () => {
       expect(p.errors, ContainerFormat).toEqual([]);
       expect(p.video, ContainerFormat).toBe(input.video);
     }
+    const clip = await clockedArchived.send(
+      new GetClipCommand({ StreamName: name, ClipFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(fromMs), EndTimestamp: new Date(clock.now() + 1000) } } }),
+    );
+    const clipFile = join(tmp, `clip-codec-${n}.mp4`);
+    writeFileSync(clipFile, await clip.Payload!.transformToByteArray());
+    const c = await probe(clipFile);
+    expect(c.errors).toEqual([]);
+    expect(c.video).toBe(input.video);
+    expect(Math.abs(c.duration - input.duration)).toBeLessThan(0.1);
   });
 
   it('a LIVE DASH manifest is dynamic and follows the stream', async () => {

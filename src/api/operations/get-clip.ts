@@ -57,6 +57,7 @@ export function getClipOperations(deps: GetClipDeps): OperationTable {
       return new MediaResponse('video/mp4', (signal) =>
         (async function* () {
           yield init;
+          let baseMs: number | undefined;
           for (const [i, f] of fragments.entries()) {
             if (signal.aborted) {
               return;
@@ -66,8 +67,10 @@ export function getClipOperations(deps: GetClipDeps): OperationTable {
               return; // expired while the clip was being sent: the clip ends early
             }
             const runs = fragmentSamples(info, bytes, f.tagsSize, f).filter((r) => numbers.has(r.track.number));
-            // A clip is a file of its own: its timeline starts at 0, not at the producer's epoch time.
-            yield deps.packager.media(shiftRuns(runs, -first.producerTimestampMs), i + 1);
+            // A clip is a file of its own: its timeline starts at 0, not at the producer's epoch time. Decode time
+            // 0 is the earliest first decode time (with B-frames, a frame before the first picture).
+            baseMs ??= Math.min(...runs.map((r) => r.samples[0]?.dtsMs ?? Infinity));
+            yield deps.packager.media(shiftRuns(runs, Number.isFinite(baseMs) ? -baseMs : 0), i + 1);
           }
         })(),
       );
