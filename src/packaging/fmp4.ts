@@ -5,16 +5,11 @@
 import { Box, createFile, DataStream, FullBox } from 'mp4box';
 import type { ISOFile, SampleEntry } from 'mp4box';
 import { ParseError } from '../formats/errors.js';
-import {
-  aacChannelCount,
-  aacCodecString,
-  aacEsDescriptor,
-  avcCodecString,
-  hevcCodecString,
-  parseAudioSpecificConfig,
-  parseAvcC,
-  parseHvcC,
-} from '../formats/mp4/codec-config.js';
+import { aacChannelCount, parseAudioSpecificConfig } from '../formats/codec/aac-config.js';
+import { parseAvcConfig } from '../formats/codec/avc-config.js';
+import { aacCodecString, avcCodecString, hevcCodecString } from '../formats/codec/codec-strings.js';
+import { parseHevcConfig } from '../formats/codec/hevc-config.js';
+import { aacEsDescriptor } from '../formats/mp4/esds.js';
 import { NON_SYNC_SAMPLE_FLAGS, SYNC_SAMPLE_FLAGS, writeFragment } from '../formats/mp4/fragment.js';
 import type { FragmentSample, TrackFragment } from '../formats/mp4/fragment.js';
 import type { TrackInfo } from '../media/track.js';
@@ -172,15 +167,15 @@ function packaged(track: TrackInfo): Packaged {
   }
   try {
     if (id === 'V_MPEG4/ISO/AVC') {
-      return { entry: 'avc1', configBox: 'avcC', record: cpd, timescale: VIDEO_TIMESCALE, codec: avcCodecString(parseAvcC(cpd)) };
+      return { entry: 'avc1', configBox: 'avcC', record: cpd, timescale: VIDEO_TIMESCALE, codec: avcCodecString(parseAvcConfig(cpd)) };
     }
     if (id === 'V_MPEGH/ISO/HEVC') {
-      return { entry: 'hvc1', configBox: 'hvcC', record: cpd, timescale: VIDEO_TIMESCALE, codec: hevcCodecString(parseHvcC(cpd)) };
+      return { entry: 'hvc1', configBox: 'hvcC', record: cpd, timescale: VIDEO_TIMESCALE, codec: hevcCodecString(parseHevcConfig(cpd)) };
     }
     const asc = parseAudioSpecificConfig(cpd);
     // Matroska's SamplingFrequency is the output rate (twice the ASC's for implicit HE-AAC); either works
     // as a timescale as long as init and media segments agree, and both come from here.
-    const rate = track.sampleRate !== undefined && track.sampleRate >= 1 ? Math.round(track.sampleRate) : asc.samplingFrequency;
+    const rate = track.sampleRate !== undefined && track.sampleRate >= 1 ? Math.round(track.sampleRate) : asc.sampleRate;
     const channels = aacChannelCount(asc) ?? track.channels ?? 2;
     return { entry: 'mp4a', asc: cpd, timescale: rate, channels, codec: aacCodecString(asc) };
   } catch (e) {

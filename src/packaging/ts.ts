@@ -4,12 +4,12 @@
 // segments continue each other without knowing about each other.
 
 import { ParseError } from '../formats/errors.js';
-import { parseAudioSpecificConfig } from '../formats/ts/aac-config.js';
+import { parseAudioSpecificConfig } from '../formats/codec/aac-config.js';
+import { parseAvcConfig } from '../formats/codec/avc-config.js';
+import { parseHevcConfig } from '../formats/codec/hevc-config.js';
 import { adtsFrame, adtsParams } from '../formats/ts/adts.js';
 import { toAnnexB, type NalCodec } from '../formats/ts/annexb.js';
-import { parseAvcConfig } from '../formats/ts/avc-config.js';
 import { absoluteTicks, wrapTicks } from '../formats/ts/clock.js';
-import { parseHevcConfig } from '../formats/ts/hevc-config.js';
 import { PMT_PID, TsMuxer, type TsStream } from '../formats/ts/muxer.js';
 import type { ContinuityCounters } from '../formats/ts/packets.js';
 import { PesStreamId } from '../formats/ts/pes.js';

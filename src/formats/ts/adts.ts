@@ -2,8 +2,8 @@
 // so each raw access unit gets a 7-byte header repeating the configuration a decoder would otherwise
 // have read once from the AudioSpecificConfig.
 
-import type { AacConfig } from './aac-config.js';
-import { SAMPLING_FREQUENCIES } from './aac-config.js';
+import type { AacConfig } from '../codec/aac-config.js';
+import { SAMPLING_FREQUENCIES } from '../codec/aac-config.js';
 
 export const ADTS_HEADER_BYTES = 7;
 /** frame_length is 13 bits and counts the header. */
@@ -21,8 +21,8 @@ export type AdtsParams = { profile: number; samplingIndex: number; channelConfig
  * rate outside the index table, or channels defined by a program config element (channelConfig 0).
  */
 export function adtsParams(config: AacConfig): AdtsParams | { unsupported: string } {
-  if (config.objectType < 1 || config.objectType > MAX_ADTS_OBJECT_TYPE) {
-    return { unsupported: `AAC object type ${config.objectType} has no ADTS profile` };
+  if (config.coreObjectType < 1 || config.coreObjectType > MAX_ADTS_OBJECT_TYPE) {
+    return { unsupported: `AAC object type ${config.coreObjectType} has no ADTS profile` };
   }
   let samplingIndex = config.samplingIndex;
   if (samplingIndex >= SAMPLING_FREQUENCIES.length) {
@@ -35,7 +35,7 @@ export function adtsParams(config: AacConfig): AdtsParams | { unsupported: strin
   if (config.channelConfig < 1 || config.channelConfig > MAX_ADTS_CHANNEL_CONFIG) {
     return { unsupported: `AAC channel configuration ${config.channelConfig} cannot be signalled in ADTS` };
   }
-  return { profile: config.objectType - 1, samplingIndex, channelConfig: config.channelConfig };
+  return { profile: config.coreObjectType - 1, samplingIndex, channelConfig: config.channelConfig };
 }
 
 /** A raw AAC access unit behind its ADTS header (MPEG-4, no CRC, one raw data block, VBR fullness). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAudioSpecificConfig } from '../../../../src/formats/ts/aac-config.js';
+import { parseAudioSpecificConfig } from '../../../../src/formats/codec/aac-config.js';
 import { ADTS_HEADER_BYTES, MAX_ADTS_FRAME_BYTES, adtsFrame, adtsParams } from '../../../../src/formats/ts/adts.js';
 import { splitNalUnits, toAnnexB, type AnnexBOptions } from '../../../../src/formats/ts/annexb.js';
 import { errorOf } from '../../../helpers/parse-error.js';

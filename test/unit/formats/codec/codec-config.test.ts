@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../../../src/formats/errors.js';
-import { parseAudioSpecificConfig } from '../../../../src/formats/ts/aac-config.js';
-import { MAX_AVC_CONFIG_BYTES, parseAvcConfig } from '../../../../src/formats/ts/avc-config.js';
-import { MAX_HEVC_CONFIG_BYTES, MAX_HEVC_CONFIG_NALUS, parseHevcConfig } from '../../../../src/formats/ts/hevc-config.js';
+import { aacChannelCount, MAX_AAC_CONFIG_BYTES, parseAudioSpecificConfig } from '../../../../src/formats/codec/aac-config.js';
+import { MAX_AVC_CONFIG_BYTES, parseAvcConfig } from '../../../../src/formats/codec/avc-config.js';
+import { aacCodecString, avcCodecString, hevcCodecString } from '../../../../src/formats/codec/codec-strings.js';
+import { MAX_HEVC_CONFIG_BYTES, MAX_HEVC_CONFIG_NALUS, parseHevcConfig } from '../../../../src/formats/codec/hevc-config.js';
 import { errorOf } from '../../../helpers/parse-error.js';
 import { prng } from '../../../helpers/prng.js';
 
@@ -43,8 +44,10 @@ function expectGarbageRejected(parse: (b: Uint8Array) => unknown, lead?: number)
 }
 
 describe('parseAvcConfig', () => {
-  it('reads the NAL length size and the SPS and PPS of a KVS producer record', () => {
+  it('reads the profile, level, NAL length size and the SPS and PPS of a KVS producer record', () => {
     const c = parseAvcConfig(AVCC_KVSSINK);
+    expect([c.profileIndication, c.profileCompatibility, c.levelIndication]).toEqual([0x42, 0x00, 0x1e]);
+    expect(avcCodecString(c)).toBe('avc1.42001E');
     expect(c.lengthSize).toBe(4);
     expect(c.sps.map(toHex)).toEqual(['2742001e898b60501ed80b50601063030005dc00017705ef7c1f08846e']);
     expect(c.pps.map(toHex)).toEqual(['28ce1f20']);
@@ -52,6 +55,7 @@ describe('parseAvcConfig', () => {
 
   it('ignores the High-profile extension after the PPS list', () => {
     const c = parseAvcConfig(AVCC_HIGH444);
+    expect(avcCodecString(c)).toBe('avc1.F4000D');
     expect(c.sps).toHaveLength(1);
     expect(c.pps.map(toHex)).toEqual(['68ebe3c44844']);
   });
@@ -80,6 +84,7 @@ describe('parseAvcConfig', () => {
     ['no SPS', (b: Uint8Array): void => void (b[5] = 0xe0), /has 0 SPS/],
     ['an SPS that is a PPS', (b: Uint8Array): void => void (b[8] = 0x28), /SPS 0 is not a NAL unit of type 7/],
     ['a PPS that is an SPS', (b: Uint8Array): void => void (b[b.length - 4] = 0x27), /PPS 0 is not a NAL unit of type 8/],
+    ['an empty SPS', (b: Uint8Array): void => void (b[6] = b[7] = 0), /SPS 0 is not a NAL unit of type 7/],
   ])('rejects %s', (_name, corrupt, message) => {
     const b = AVCC_KVSSINK.slice();
     corrupt(b);
@@ -104,9 +109,18 @@ describe('parseHevcConfig', () => {
   it('reads VPS, SPS and PPS in their own lists and skips SEI arrays', () => {
     const c = parseHevcConfig(HVCC);
     expect(c.lengthSize).toBe(4);
+    expect(c).toMatchObject({ profileSpace: 0, tierFlag: 0, profileIdc: 1, profileCompatibilityFlags: 0x60000000, levelIdc: 90 });
+    expect(toHex(c.constraintIndicatorFlags)).toBe('900000000000');
+    expect(hevcCodecString(c)).toBe('hvc1.1.6.L90.90');
     expect(c.vps.map(toHex)).toEqual(['40010c01']);
     expect(c.sps.map(toHex)).toEqual(['4201010160']);
     expect(c.pps.map(toHex)).toEqual(['4401c1']);
+  });
+
+  it('puts profile space and tier in the codec string', () => {
+    const b = HVCC.slice();
+    b[1] = 0x62; // profile space 1, High tier, profile_idc 2 (Main 10)
+    expect(hevcCodecString(parseHevcConfig(b))).toBe('hvc1.A2.6.H90.90');
   });
 
   it.each([
@@ -122,6 +136,7 @@ describe('parseHevcConfig', () => {
     ['NAL length size 3', (b: Uint8Array): void => void (b[21] = 0x0e), /length size 3/],
     ['a NAL unit of another type than its array', (b: Uint8Array): void => void (b[28] = 0x42), /type 32 array/],
     ['no PPS array', (b: Uint8Array): void => void (b[22] = 2), /0 PPS/],
+    ['a 1-byte NAL unit', (b: Uint8Array): void => void (b[27] = 1), /NAL unit 0 of the type 32 array/],
   ])('rejects %s', (_name, corrupt, message) => {
     const b = HVCC.slice();
     corrupt(b);
@@ -141,19 +156,32 @@ describe('parseHevcConfig', () => {
 
 describe('parseAudioSpecificConfig', () => {
   it.each([
-    // [config, objectType, samplingIndex, sampleRate, channelConfig]
-    ['1190', 2, 3, 48000, 2], // AAC-LC 48 kHz stereo (HandBrake)
-    ['1210', 2, 4, 44100, 2],
-    ['1208', 2, 4, 44100, 1],
-    ['120856e500', 2, 4, 44100, 1], // ffmpeg's, with the backward-compatible SBR sync extension after it
-    ['0a10', 1, 4, 44100, 2], // AAC Main
-    ['1588', 2, 11, 8000, 1],
-    ['2b118800', 2, 6, 24000, 2], // HE-AAC explicit: type 5, core 24 kHz, extension 48 kHz, core type 2
-    ['eb098800', 2, 6, 24000, 1], // HE-AAC v2 explicit: type 29, core 24 kHz mono (PS), extension 48 kHz
-    ['17805dc010', 2, 15, 48000, 2], // explicit 24-bit rate
-    ['f8ea20', 39, 5, 32000, 1], // escaped object type 39 (ER AAC ELD)
-  ])('%s → type %i, index %i, %i Hz, channels %i', (config, objectType, samplingIndex, sampleRate, channelConfig) => {
-    expect(parseAudioSpecificConfig(hex(config))).toEqual({ objectType, samplingIndex, sampleRate, channelConfig });
+    // [config, audioObjectType, coreObjectType, samplingIndex, sampleRate, channelConfig]
+    ['1190', 2, 2, 3, 48000, 2], // AAC-LC 48 kHz stereo (HandBrake)
+    ['1210', 2, 2, 4, 44100, 2],
+    ['1208', 2, 2, 4, 44100, 1],
+    ['120856e500', 2, 2, 4, 44100, 1], // ffmpeg's, with the backward-compatible SBR sync extension after it
+    ['0a10', 1, 1, 4, 44100, 2], // AAC Main
+    ['1588', 2, 2, 11, 8000, 1],
+    ['2b118800', 5, 2, 6, 24000, 2], // HE-AAC explicit: type 5, core 24 kHz, extension 48 kHz, core type 2
+    ['eb098800', 29, 2, 6, 24000, 1], // HE-AAC v2 explicit: type 29, core 24 kHz mono (PS), extension 48 kHz
+    ['17805dc010', 2, 2, 15, 48000, 2], // explicit 24-bit rate
+    ['f8ea20', 39, 39, 5, 32000, 1], // escaped object type 39 (ER AAC ELD)
+  ])('%s → type %i, core type %i, index %i, %i Hz, channels %i', (config, audioObjectType, coreObjectType, samplingIndex, sampleRate, channelConfig) => {
+    const c = parseAudioSpecificConfig(hex(config));
+    expect(c).toEqual({ audioObjectType, coreObjectType, samplingIndex, sampleRate, channelConfig });
+    // The codec string names the type as signalled, not the core under SBR/PS.
+    expect(aacCodecString(c)).toBe(`mp4a.40.${audioObjectType}`);
+  });
+
+  it.each([
+    ['1208', 1],
+    ['1210', 2],
+    ['1230', 6],
+    ['1238', 8], // configuration 7 is 7.1
+    ['1200', undefined], // a program config element defines the channels
+  ])('%s has %s channels', (config, channels) => {
+    expect(aacChannelCount(parseAudioSpecificConfig(hex(config)))).toBe(channels);
   });
 
   it.each([
@@ -169,7 +197,14 @@ describe('parseAudioSpecificConfig', () => {
     ['object type 0', '0010', /audioObjectType 0/],
     ['a reserved sampling index', '1690', /reserved sampling frequency index 13/],
     ['an explicit rate of 0', '1780000010', /sampling frequency of 0/],
+    ['core object type 0 under SBR', '2b118000', /audioObjectType 0/],
   ])('rejects %s', (_name, config, message) => {
     expect(errorOf(() => parseAudioSpecificConfig(hex(config))).message).toMatch(message);
+  });
+
+  it('rejects configs over the size cap before reading them', () => {
+    const big = new Uint8Array(MAX_AAC_CONFIG_BYTES + 1);
+    big.set(hex('1190'));
+    expect(errorOf(() => parseAudioSpecificConfig(big)).code).toBe('TOO_LARGE');
   });
 });
