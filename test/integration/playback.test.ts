@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fixture, realMedia } from '../helpers/media.js';
+import { REAL_MEDIA, fixture, realMedia } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
@@ -80,7 +80,17 @@ async function probe(input: string): Promise<{ video: number; audio: number; err
   };
   const dec = await run('ffmpeg', ['-v', 'error', '-i', input, '-f', 'null', '-']);
   const dur = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', input]);
-  return { video: await count('v'), audio: await count('a'), errors: dec.stderr.split('\n').filter((l) => l.trim() !== ''), duration: Number(dur.stdout.trim()) };
+  let duration = Number(dur.stdout.trim());
+  if (!Number.isFinite(duration)) {
+    // A live capture (unknown-size Segment, no Duration): the span of its video packets instead.
+    const pk = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', input]);
+    const spans = pk.stdout
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => l.split(',').map(Number) as [number, number]);
+    duration = Math.max(...spans.map(([pts, d]) => pts + (Number.isFinite(d) ? d : 0))) - Math.min(...spans.map(([pts]) => pts));
+  }
+  return { video: await count('v'), audio: await count('a'), errors: dec.stderr.split('\n').filter((l) => l.trim() !== ''), duration };
 }
 
 const seconds = (ms: number): Date => new Date(ms);
@@ -324,15 +334,19 @@ describe('LIVE_REPLAY, producer timestamps and more codecs', () => {
   });
 
   it.each([
-    ['HEVC', 'mkv/hevc-5s.mkv', /CODECS="hvc1\./],
-    ['H.264 with B-frames', 'mkv/h264-bframes-5s.mkv', /CODECS="avc1\./],
-  ])('%s plays over HLS fMP4 and TS and as a clip with every frame', async (_label, file, codecs) => {
+    ['HEVC', join(process.cwd(), 'media-fixtures/mkv/hevc-5s.mkv'), /CODECS="hvc1\./],
+    ['H.264 with B-frames', join(process.cwd(), 'media-fixtures/mkv/h264-bframes-5s.mkv'), /CODECS="avc1\./],
+    ['H.264 + AAC', join(process.cwd(), 'media-fixtures/mkv/h264-aac-5s.mkv'), /CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/i],
+    ['a real kvssink upload (absolute timecodes)', join(REAL_MEDIA, 'kvs-producer/kvssink-test-stream-1_0.mkv'), /CODECS="avc1\.42/i],
+  ])('%s plays over HLS fMP4 and TS and as a clip with every frame', async (label, file, codecs) => {
     const name = `pb-codec-${++n}`;
     await clockedKv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: 24 }));
     const fromMs = clock.now() - 1000;
-    const res = await putMedia(clocked.url, fixture(file), { streamName: name, timecodeType: 'RELATIVE', producerStartTimestamp: (Date.now() / 1000).toFixed(3) });
+    const body = new Uint8Array(readFileSync(file));
+    const absolute = label.includes('kvssink');
+    const res = await putMedia(clocked.url, body, { streamName: name, timecodeType: absolute ? 'ABSOLUTE' : 'RELATIVE', producerStartTimestamp: (Date.now() / 1000).toFixed(3) });
     expect(res.acks.filter((a) => a.EventType === 'ERROR')).toEqual([]);
-    const input = await probe(join(process.cwd(), 'media-fixtures', file));
+    const input = await probe(file);
     for (const ContainerFormat of ['FRAGMENTED_MP4', 'MPEG_TS'] as const) {
       const out = await clockedArchived.send(
         new GetHLSStreamingSessionURLCommand({
@@ -346,6 +360,7 @@ describe('LIVE_REPLAY, producer timestamps and more codecs', () => {
       const p = await probe(out.HLSStreamingSessionURL!);
       expect(p.errors, ContainerFormat).toEqual([]);
       expect(p.video, ContainerFormat).toBe(input.video);
+      expect(p.audio, ContainerFormat).toBe(input.audio);
     }
     const clip = await clockedArchived.send(
       new GetClipCommand({ StreamName: name, ClipFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(fromMs), EndTimestamp: new Date(clock.now() + 1000) } } }),
@@ -355,6 +370,7 @@ describe('LIVE_REPLAY, producer timestamps and more codecs', () => {
     const c = await probe(clipFile);
     expect(c.errors).toEqual([]);
     expect(c.video).toBe(input.video);
+    expect(c.audio).toBe(input.audio);
     expect(Math.abs(c.duration - input.duration)).toBeLessThan(0.1);
   });
 
