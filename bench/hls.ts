@@ -6,7 +6,7 @@
 // `tsx bench/hls.ts --static DIR` is the static server itself: one file, so the baseline is visibly no more than
 // express.static and cannot drift from what the bench starts.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request, type IncomingMessage } from 'node:http';
@@ -14,16 +14,13 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { MkvStreamParser, parseClusterBlocks } from '../src/formats/mkv/mkv-stream-parser.js';
 import { writeCluster } from '../src/formats/mkv/mkv-writer.js';
-import { TEST_ACCESS_KEY, TEST_SECRET } from '../test/helpers/server.js';
 import { signRequest, signedPost } from '../test/helpers/signed-fetch.js';
 import { makeFixture } from './fixture.js';
-import { cpuSeconds, stopChild } from './process.js';
+import { cpuSeconds, startServing, stopChild, type ServingChild } from './process.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STATIC_FLAG = '--static';
 const FIXTURE_SECONDS = 20;
 const MIN_CLUSTERS = 16;
@@ -49,7 +46,6 @@ const PLAYLIST_WARMUP_GETS = 5;
 const TINY_FRAME_MS = 40;
 /** Bytes per write of a bulk upload: the server parses a byte stream, so batching only saves chunk framing. */
 const WRITE_BYTES = 64 * 1024;
-const STARTUP_TIMEOUT_MS = 30_000;
 const UPLOAD_TIMEOUT_MS = 180_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 // Rates high enough that no limiter paces the bulk uploads (100 000 tiny fragments arrive at thousands per second;
@@ -66,33 +62,8 @@ const TARGET_SIZE_RATIO = 2;
 // ---------------------------------------------------------------------------------------------------------------
 // Child processes
 
-type Child = { proc: ChildProcess; url: string; stderr(): string };
-
-function startChild(args: string[]): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, OPENKVS_ACCESS_KEY_ID: TEST_ACCESS_KEY, OPENKVS_SECRET_ACCESS_KEY: TEST_SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise<Child>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start in ${STARTUP_TIMEOUT_MS} ms\n${out}\n${err}`)), STARTUP_TIMEOUT_MS);
-    proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /(?:openkvs|static): serving (http:\/\/\S+)/.exec(out);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve({ proc, url: m[1], stderr: () => err });
-      }
-    });
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${args.join(' ')} exited (code ${code}, signal ${signal}) before serving\n${out}\n${err}`));
-    });
-  });
-}
+type Child = ServingChild;
+const startChild = (args: string[]): Promise<Child> => startServing(args);
 
 const startOpenkvs = (dataDir: string): Promise<Child> =>
   startChild(['src/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn']);

@@ -3,21 +3,17 @@
 // append + fdatasync per fragment, nothing else). Prints throughput, PERSISTED-ack latency and server CPU;
 // asserts nothing. Both servers run as child processes so their CPU is measured apart from this client's.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once, setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { TEST_ACCESS_KEY, TEST_SECRET } from '../test/helpers/server.js';
 import { signRequest, signedPost } from '../test/helpers/signed-fetch.js';
 import { frameHeader } from './floor-server.js';
 import { makeFixture, type Fixture } from './fixture.js';
-import { cpuSeconds, stopChild } from './process.js';
+import { cpuSeconds, startServing, stopChild, type ServingChild } from './process.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE_SECONDS = 20;
 const STREAM_COUNTS = [1, 10, 100] as const;
 type N = (typeof STREAM_COUNTS)[number];
@@ -26,7 +22,6 @@ type N = (typeof STREAM_COUNTS)[number];
 const FAST_PLAN: Record<N, { clusters: number; repeats: number }> = { 1: { clusters: 20, repeats: 20 }, 10: { clusters: 20, repeats: 4 }, 100: { clusters: 10, repeats: 1 } };
 const REALTIME_CLUSTERS: Record<N, number> = { 1: 20, 10: 12, 100: 8 };
 const RUN_TIMEOUT_MS = 120_000;
-const STARTUP_TIMEOUT_MS = 30_000;
 // The defaults (5 fragments/s, 12.5 MB/s per stream) would turn "as fast as possible" into a capacity test.
 const BENCH_CAPACITY = { fragmentsPerSecond: 10_000, ingestBytesPerSecond: 10_000_000_000, putMediaConnections: 10 };
 
@@ -39,37 +34,14 @@ type Unit = { bytes: Buffer; timecode: number | null };
 // ---------------------------------------------------------------------------------------------------------------
 // Servers under test, as child processes.
 
-type Child = { kind: ServerKind; proc: ChildProcess; url: string; stderr(): string };
+type Child = ServingChild & { kind: ServerKind };
 
 async function startChild(kind: ServerKind, dir: string): Promise<Child> {
   const args =
     kind === 'openkvs'
-      ? ['--import', 'tsx', 'src/main.ts', 'serve', '--port', '0', '--data-dir', dir, '--log-level', 'warn']
-      : ['--import', 'tsx', 'bench/floor-server.ts', '--port', '0', '--dir', dir];
-  const proc = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
-    env: { ...process.env, OPENKVS_ACCESS_KEY_ID: TEST_ACCESS_KEY, OPENKVS_SECRET_ACCESS_KEY: TEST_SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind} did not start in ${STARTUP_TIMEOUT_MS} ms\n${out}\n${err}`)), STARTUP_TIMEOUT_MS);
-    proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /(?:openkvs|floor): serving (http:\/\/\S+)/.exec(out);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${kind} exited (code ${code}, signal ${signal}) before serving\n${out}\n${err}`));
-    });
-  });
-  return { kind, proc, url, stderr: () => err };
+      ? ['src/main.ts', 'serve', '--port', '0', '--data-dir', dir, '--log-level', 'warn']
+      : ['bench/floor-server.ts', '--port', '0', '--dir', dir];
+  return { ...(await startServing(args)), kind };
 }
 
 

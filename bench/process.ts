@@ -1,6 +1,10 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TEST_ACCESS_KEY, TEST_SECRET } from '../test/helpers/server.js';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Stop a bench server: SIGTERM for a clean shutdown, SIGKILL if it has not exited 10 s later. */
 export async function stopChild(c: { proc: ChildProcess }): Promise<void> {
@@ -21,4 +25,38 @@ export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+export type ServingChild = { proc: ChildProcess; url: string; stderr(): string };
+
+const STARTUP_TIMEOUT_MS = 30_000;
+
+/**
+ * Starts `node [nodeArgs] --import tsx <args>` in the repository with the test credentials and waits for the
+ * "<name>: serving <url>" line every bench server prints.
+ */
+export function startServing(args: string[], opts: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<ServingChild> {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, OPENKVS_ACCESS_KEY_ID: TEST_ACCESS_KEY, OPENKVS_SECRET_ACCESS_KEY: TEST_SECRET, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+  return new Promise<ServingChild>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start in ${STARTUP_TIMEOUT_MS} ms\n${out}\n${err}`)), STARTUP_TIMEOUT_MS);
+    proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /^\w+: serving (http:\/\/\S+)/m.exec(out);
+      if (m?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve({ proc, url: m[1], stderr: () => err });
+      }
+    });
+    proc.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${args.join(' ')} exited (code ${code}, signal ${signal}) before serving\n${out}\n${err}`));
+    });
+  });
 }

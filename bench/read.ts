@@ -3,10 +3,9 @@
 // stream written in advance, next to reading its segment files straight from disk). Prints figures; asserts
 // nothing. openkvs runs as a child process so its CPU is measured apart from this client's.
 //
-// bench/ingest.ts runs its benchmark on import, so the few helpers both need (fixture, child process, /proc CPU)
-// are repeated here rather than imported.
+// Helpers shared by the benches (fixture, child servers, /proc CPU) are in bench/fixture.ts and bench/process.ts.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync, statSync, promises as fsp } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -14,14 +13,11 @@ import { connect, type Socket } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { TEST_ACCESS_KEY, TEST_SECRET } from '../test/helpers/server.js';
 import { signRequest, signedPost } from '../test/helpers/signed-fetch.js';
 import { makeFixture, type Fixture } from './fixture.js';
 import { frameHeader } from './floor-server.js';
-import { cpuSeconds, stopChild } from './process.js';
+import { cpuSeconds, startServing, stopChild, type ServingChild } from './process.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE_SECONDS = 20;
 const CONSUMER_COUNTS = [1, 10, 100] as const;
 /** Fragments the live producer sends per run; each run lasts about this many seconds. */
@@ -31,7 +27,6 @@ const LIVE_CLUSTERS = 16;
  * enough (~0.2 s and more) for throughput, not call setup, to dominate the ratio.
  */
 const ARCHIVE_REPEATS = 40;
-const STARTUP_TIMEOUT_MS = 30_000;
 /** After the last PERSISTED ack, how long consumers get to deliver the last fragment before they count as short. */
 const LIVE_DRAIN_MS = 10_000;
 const ARCHIVE_READ_TIMEOUT_MS = 60_000;
@@ -54,45 +49,20 @@ const TARGET_READ_RATIO = 0.5;
 // ---------------------------------------------------------------------------------------------------------------
 // openkvs as a child process
 
-type Child = { floor: boolean; proc: ChildProcess; url: string; dataDir: string; stderr(): string };
+type Child = ServingChild & { floor: boolean; dataDir: string };
 
 /** openkvs, or (floor) bench/fanout-floor.ts: the least work any server does to fan fragments out. */
 async function startOpenkvs(dataDir: string, floor = false): Promise<Child> {
   // OPENKVS_BENCH_NODE_ARGS lets a profiling run add e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to the server only.
-  const extra = (process.env['OPENKVS_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
-  const args = floor
-    ? ['--import', 'tsx', 'bench/fanout-floor.ts', '--port', '0']
-    : [...extra, '--import', 'tsx', 'src/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
-  const proc = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      OPENKVS_ACCESS_KEY_ID: TEST_ACCESS_KEY,
-      OPENKVS_SECRET_ACCESS_KEY: TEST_SECRET,
-      // 100 consumers open their GetMedia calls within a few ms; the default (5/s per stream, as KVS) refuses most.
-      OPENKVS_GET_MEDIA_CALLS_PER_SECOND: '10000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`openkvs did not start in ${STARTUP_TIMEOUT_MS} ms\n${out}\n${err}`)), STARTUP_TIMEOUT_MS);
-    proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /(?:openkvs|floor): serving (http:\/\/\S+)/.exec(out);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`openkvs exited (code ${code}, signal ${signal}) before serving\n${out}\n${err}`));
-    });
-  });
-  return { floor, proc, url, dataDir, stderr: () => err };
+  const nodeArgs = (process.env['OPENKVS_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
+  const child = floor
+    ? await startServing(['bench/fanout-floor.ts', '--port', '0'])
+    : await startServing(['src/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
+        nodeArgs,
+        // 100 consumers open their GetMedia calls within a few ms; the default (5/s per stream, as KVS) refuses most.
+        env: { OPENKVS_GET_MEDIA_CALLS_PER_SECOND: '10000' },
+      });
+  return { ...child, floor, dataDir };
 }
 
 
