@@ -3,6 +3,7 @@ import { ConfigError, DEFAULT_PORT, type Config } from './conf/config.js';
 import { envLayer, fileLayer, resolveConfig, type ConfigLayer } from './conf/load-config.js';
 import { CLIENT_COMMANDS, runClientCommand } from './cli/run-client-command.js';
 import { startOpenKvs } from './server.js';
+import { findFfmpeg } from './frames/ffmpeg-binary.js';
 
 // Composition root for the command line: the only file that reads process.env and argv.
 
@@ -77,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const server = await startOpenKvs(config);
+  const server = await startOpenKvs(config, { ffmpeg: findFfmpeg(process.env) });
   // Handlers go in before anything announces the server, so a supervisor's early SIGTERM still shuts down cleanly.
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

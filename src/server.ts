@@ -25,6 +25,9 @@ import { MemoryBuffer } from './store/memory-buffer.js';
 import { FragmentReader } from './core/fragment-reader.js';
 import { FragmentFeed } from './stream/fragment-feed.js';
 import { getClipOperations } from './api/operations/get-clip.js';
+import { getImagesOperations } from './api/operations/get-images.js';
+import type { FfmpegBinary } from './frames/ffmpeg-binary.js';
+import { ImageSampler } from './frames/image-sampler.js';
 import { streamingSessionOperations } from './api/operations/streaming-sessions.js';
 import { packager } from './playback/packager.js';
 import { PlaybackService } from './playback/playback-service.js';
@@ -39,6 +42,8 @@ export type StartOptions = {
   logger?: Logger;
   /** How long shutdown waits for in-flight requests before cutting connections. */
   shutdownGraceMs?: number;
+  /** The ffmpeg that decodes images (frames/ffmpeg-binary.ts findFfmpeg); GetImages fails clearly without one. */
+  ffmpeg?: FfmpegBinary | null;
 };
 
 export type RunningServer = {
@@ -92,6 +97,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   }
 
   const tokens = new SessionTokens(loadOrCreateSessionKey(config.dataDir));
+  const ffmpeg = options.ffmpeg ?? null;
   const playback = new PlaybackService({ registry, reader, tokens, clock, packager });
 
   const served: OperationTable = {
@@ -102,6 +108,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     ...archivedMediaOperations({ registry, reader }),
     ...streamingSessionOperations({ registry, reader, tokens, clock, packager }),
     ...getClipOperations({ registry, reader, packager }),
+    ...getImagesOperations({ registry, sampler: ffmpeg === null ? null : new ImageSampler(reader, () => ffmpeg.path) }),
   };
   const operations: OperationTable = { ...served, ...unsupportedOperations(new Set(Object.keys(served))) };
 

@@ -9,7 +9,7 @@ import type { Clock } from '../util/clock.js';
 import { playTrackList, playTracks } from './codecs.js';
 import { dashManifest } from './dash-manifest.js';
 import { masterPlaylist, mediaPlaylist } from './hls-playlists.js';
-import { MediaCache } from './media-cache.js';
+import { MediaCache } from '../util/media-cache.js';
 import type { SessionClaims, SessionTokens } from './session-token.js';
 import { SessionWindows, type SessionWindow } from './session-window.js';
 

@@ -6,6 +6,7 @@ import type { Config } from '../../src/conf/config.js';
 import { resolveConfig } from '../../src/conf/load-config.js';
 import { startOpenKvs, type RunningServer, type StartOptions } from '../../src/server.js';
 import { createLogger } from '../../src/util/logger.js';
+import { findFfmpeg } from '../../src/frames/ffmpeg-binary.js';
 
 export const TEST_ACCESS_KEY = 'AKIDOPENKVSTEST00001';
 export const TEST_SECRET = 'openkvs-test-secret-key-0123456789';
@@ -23,7 +24,7 @@ export async function startTestServer(overrides: Partial<Record<keyof Config, un
     secretAccessKey: TEST_SECRET,
     ...overrides,
   });
-  const server = await startOpenKvs(config, { logger: createLogger('silent'), shutdownGraceMs: 500, ...options });
+  const server = await startOpenKvs(config, { logger: createLogger('silent'), shutdownGraceMs: 500, ffmpeg: findFfmpeg(process.env), ...options });
   return {
     ...server,
     dataDir,

@@ -21,7 +21,6 @@ const UNSUPPORTED: Record<string, string> = {
   '/v1/send-alexa-offer-to-master': 'SendAlexaOfferToMaster is not supported by openkvs.',
   '/joinStorageSession': 'WebRTC ingestion is not supported by openkvs yet.',
   '/joinStorageSessionAsViewer': 'WebRTC ingestion is not supported by openkvs yet.',
-  '/getImages': 'GetImages is not supported by openkvs yet.',
 };
 
 /** Table entries for every unsupported path; `served` lists paths another table already handles. */
