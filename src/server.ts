@@ -32,7 +32,8 @@ import { streamingSessionOperations } from './api/operations/streaming-sessions.
 import { packager } from './playback/packager.js';
 import { PlaybackService } from './playback/playback-service.js';
 import { playbackRouter } from './playback/playback-routes.js';
-import { loadOrCreateSessionKey } from './playback/session-key.js';
+import { loadOrCreateSecretKey, NOTIFICATION_KEY_FILE, SESSION_KEY_FILE } from './util/secret-key.js';
+import { FragmentNotifier } from './notifications/fragment-notifier.js';
 import { SessionTokens } from './playback/session-token.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
@@ -96,7 +97,8 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     logger.warn('AUTH IS OFF: every request is accepted without a signature. Use only for throwaway local testing.');
   }
 
-  const tokens = new SessionTokens(loadOrCreateSessionKey(config.dataDir));
+  const tokens = new SessionTokens(loadOrCreateSecretKey(config.dataDir, SESSION_KEY_FILE));
+  const notifier = new FragmentNotifier({ registry, feed, key: loadOrCreateSecretKey(config.dataDir, NOTIFICATION_KEY_FILE), log: logger.child('notifications') });
   const ffmpeg = options.ffmpeg ?? null;
   const playback = new PlaybackService({ registry, reader, tokens, clock, packager });
 
@@ -134,6 +136,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     closing ??= (async () => {
       ready = false;
       await putMedia.closeAll();
+      notifier.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 5000);
         server.close(() => {

@@ -12,6 +12,7 @@ export type FreshBytes = { tagsBytes: Uint8Array | null; clusterBytes: Uint8Arra
 export class FragmentFeed {
   readonly #listeners = new Map<number, Set<FragmentListener>>();
   readonly #onFresh: ((fragment: FragmentRecord, bytes: FreshBytes) => void) | undefined;
+  readonly #everyStream = new Set<(fragment: FragmentRecord, bytes: FreshBytes | undefined) => void>();
 
   /** `onFresh` sees each published fragment's bytes first: live readers then never wait on a disk read. */
   constructor(onFresh?: (fragment: FragmentRecord, bytes: FreshBytes) => void) {
@@ -33,7 +34,20 @@ export class FragmentFeed {
     };
   }
 
+  /** Every stream's fragments, with their bytes when the publisher has them (notifications, frame consumers). */
+  watchAll(listener: (fragment: FragmentRecord, bytes: FreshBytes | undefined) => void): () => void {
+    this.#everyStream.add(listener);
+    return () => this.#everyStream.delete(listener);
+  }
+
   publish(fragment: FragmentRecord, bytes?: FreshBytes): void {
+    for (const l of this.#everyStream) {
+      try {
+        l(fragment, bytes);
+      } catch {
+        // a watcher's failure is its own; the producer's path must go on
+      }
+    }
     const set = this.#listeners.get(fragment.streamId);
     if (set === undefined) {
       return;

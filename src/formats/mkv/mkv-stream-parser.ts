@@ -18,7 +18,7 @@ import type { IngestParser, ParseEvent, ParsedFragment, TrackInfo } from './mkv-
 import { concatBytes } from '../ebml/ebml-writer.js';
 
 export { parseClusterBlocks, type MkvBlock } from './mkv-blocks.js';
-export { parseSimpleTags } from './mkv-tags.js';
+export { parseSimpleTags, parseTagsRun } from './mkv-tags.js';
 
 export type MkvParserOptions = {
   /** Largest Cluster (header included) accepted; default 50 MiB, the KVS maximum fragment size. */

@@ -2,7 +2,7 @@
 // (putFragmentMetadata) and for its own AWS_KINESISVIDEO_* tags.
 
 import { EbmlId } from '../ebml/ids.js';
-import type { ByteReader } from '../bits/byte-reader.js';
+import { ByteReader } from '../bits/byte-reader.js';
 import { forEachChild, openElement, validateElement } from './mkv-elements.js';
 import { MAX_MASTER_DEPTH } from './mkv-limits.js';
 import { invalid } from '../errors.js';
@@ -16,6 +16,23 @@ import type { SimpleTag } from './mkv-types.js';
  */
 export function parseSimpleTags(tagsElementBytes: Uint8Array): SimpleTag[] {
   return parseSimpleTagsAt(tagsElementBytes, 0);
+}
+
+/** The SimpleTags of several Tags elements stored back to back (a fragment's producer metadata), in order. */
+export function parseTagsRun(bytes: Uint8Array): SimpleTag[] {
+  const out: SimpleTag[] = [];
+  for (let pos = 0; pos < bytes.length; ) {
+    const r = new ByteReader(bytes.subarray(pos), pos);
+    r.readId();
+    const size = r.readSize('the size of Tags');
+    if (size.unknown || size.value > r.remaining) {
+      throw invalid(pos, 'Tags element runs past the end of the stored tags');
+    }
+    const end = r.offset + size.value;
+    out.push(...parseSimpleTagsAt(bytes.subarray(pos, end), pos));
+    pos = end;
+  }
+  return out;
 }
 
 /** parseSimpleTags with error offsets relative to `baseOffset` (the element's position in the stream). */
