@@ -1,4 +1,5 @@
 // Maps an MP4 sample entry to the Matroska codec ID and CodecPrivate that describe the same stream.
+import { aacChannelCount, parseAudioSpecificConfig } from '../../formats/codec/aac-config.js';
 import { invalid } from '../../formats/errors.js';
 import type { TrackKind } from '../../media/track.js';
 
@@ -96,31 +97,11 @@ export function codecConfigFor(entry: SampleEntryLike, payload: PayloadReader, o
  * configuration is carried in a program_config_element instead.
  */
 export function ascChannelCount(asc: Uint8Array): number {
-  let bit = 0;
-  const read = (n: number): number => {
-    let v = 0;
-    for (let i = 0; i < n; i++, bit++) {
-      const byte = asc[bit >> 3];
-      if (byte === undefined) {
-        return -1;
-      }
-      v = (v << 1) | ((byte >> (7 - (bit & 7))) & 1);
-    }
-    return v;
-  };
-  const objectType = read(5);
-  if (objectType === 31) {
-    read(6);
+  try {
+    return aacChannelCount(parseAudioSpecificConfig(asc)) ?? 0;
+  } catch {
+    return 0;
   }
-  if (read(4) === 0xf) {
-    read(24);
-  }
-  const channelConfig = read(4);
-  // Configurations 1-6 are 1-6 channels; 7 is 7.1 (8 channels). Others need the PCE or are reserved.
-  if (channelConfig >= 1 && channelConfig <= 6) {
-    return channelConfig;
-  }
-  return channelConfig === 7 ? 8 : 0;
 }
 
 /**
