@@ -2,6 +2,8 @@ import type { FragmentReader } from '../core/fragment-reader.js';
 import type { StreamRecord } from '../core/stream-record.js';
 import { timestampPage, type TimestampKind } from '../core/timestamp-pages.js';
 import { concatBytes } from '../formats/ebml/ebml-writer.js';
+import { parseClusterBlocks } from '../formats/mkv/mkv-blocks.js';
+import { writeCluster } from '../formats/mkv/mkv-writer.js';
 import { fragmentSamples } from '../packaging/fragment-samples.js';
 import type { FragmentRecord, StoredTrackInfo } from '../store/fragment-store.js';
 import { MediaCache } from '../util/media-cache.js';
@@ -18,7 +20,7 @@ const PAGE = 1000;
 const IMAGE_CACHE_BYTES = 32 * 1024 * 1024;
 
 type Frame = { fragment: FragmentRecord; info: StoredTrackInfo; atMs: number; keyframe: boolean; index: number };
-type Decoded = { fragment: FragmentRecord; info: StoredTrackInfo; cluster: Uint8Array; frames: Frame[] };
+type Decoded = { fragment: FragmentRecord; info: StoredTrackInfo; cluster: Uint8Array; video: number | undefined; frames: Frame[] };
 
 /**
  * GetImages' engine: for each sample time, the video frame showing at that time (the last one that started at or
@@ -41,27 +43,38 @@ export class ImageSampler {
     if (first === undefined || last === undefined) {
       return [];
     }
-    const fragments = this.#fragments(stream, kind, first - MAX_FRAGMENT_LOOKBACK_MS, last);
-    const decoded: Decoded[] = [];
-    for (const f of fragments) {
-      const info = this.#reader.trackInfo(f.trackInfoId);
-      const bytes = await this.#reader.bytes(stream, f);
-      if (info === undefined || bytes === undefined) {
+    const records = this.#fragments(stream, kind, first - MAX_FRAGMENT_LOOKBACK_MS, last);
+    const loaded = new Map<number, Decoded | null>();
+    const load = async (i: number): Promise<Decoded | null> => {
+      let d = loaded.get(i);
+      if (d === undefined) {
+        d = await this.#load(stream, kind, records[i]!);
+        loaded.set(i, d);
+      }
+      return d;
+    };
+    // Only the fragments a sample time falls in are read — and, in front of one that starts mid-GOP, the ones back
+    // to the key frame its frames depend on.
+    const covering: Decoded[] = [];
+    for (const [i, f] of records.entries()) {
+      const from = kind === 'producer' ? f.producerTimestampMs : f.serverTimestampMs;
+      if (!times.some((t) => from <= t && t < from + Math.max(f.durationMs, 1))) {
         continue;
       }
-      const video = info.tracks.find((t) => t.kind === 'video');
-      let run;
-      try {
-        run = fragmentSamples(info, bytes, f.tagsSize, f).find((r) => r.track.number === video?.number);
-      } catch {
-        run = undefined;
+      const d = await load(i);
+      if (d === null) {
+        continue;
       }
-      const frames = (run?.samples ?? [])
-        .map((s) => ({ fragment: f, info, atMs: kind === 'producer' ? s.ptsMs : f.serverTimestampMs + (s.ptsMs - f.producerTimestampMs), keyframe: s.keyframe, index: 0 }))
-        .sort((a, b) => a.atMs - b.atMs);
-      decoded.push({ fragment: f, info, cluster: bytes.subarray(f.tagsSize), frames });
+      covering.push(d);
+      for (let j = i - 1, cur: Decoded | null = d; j >= 0 && cur !== null && cur.frames[0]?.keyframe !== true; j--) {
+        cur = await load(j);
+        if (cur?.frames.some((fr) => fr.keyframe) === true) {
+          break;
+        }
+      }
     }
-    const gopMs = Math.max(0, ...decoded.map((d) => longestGop(d.frames, d.fragment.durationMs)));
+    const decoded = [...loaded.entries()].sort((a, b) => a[0] - b[0]).flatMap(([, d]) => (d === null ? [] : [d]));
+    const gopMs = Math.max(0, ...covering.map((d) => longestGop(d.frames, d.fragment.durationMs)));
     const keyframesOnly = intervalMs >= gopMs;
 
     // The frame each sample time shows: the last one at or before it, within its fragment's span.
@@ -87,6 +100,26 @@ export class ImageSampler {
       const image = images.get(fr);
       return image ? { timestampMs: t, image } : { timestampMs: t, error: 'MEDIA_ERROR' };
     });
+  }
+
+  /** A fragment's video frames on the selector's timeline, and its cluster; null when it is gone or unreadable. */
+  async #load(stream: StreamRecord, kind: TimestampKind, f: FragmentRecord): Promise<Decoded | null> {
+    const info = this.#reader.trackInfo(f.trackInfoId);
+    const bytes = await this.#reader.bytes(stream, f);
+    if (info === undefined || bytes === undefined) {
+      return null;
+    }
+    const video = info.tracks.find((t) => t.kind === 'video');
+    let run;
+    try {
+      run = fragmentSamples(info, bytes, f.tagsSize, f).find((r) => r.track.number === video?.number);
+    } catch {
+      run = undefined;
+    }
+    const frames = (run?.samples ?? [])
+      .map((s) => ({ fragment: f, info, atMs: kind === 'producer' ? s.ptsMs : f.serverTimestampMs + (s.ptsMs - f.producerTimestampMs), keyframe: s.keyframe, index: 0 }))
+      .sort((a, b) => a.atMs - b.atMs);
+    return { fragment: f, info, cluster: bytes.subarray(f.tagsSize), video: video?.number, frames };
   }
 
   #fragments(stream: StreamRecord, kind: TimestampKind, fromMs: number, toMs: number): FragmentRecord[] {
@@ -157,7 +190,7 @@ export class ImageSampler {
       try {
         const out = await decodeImages({
           ffmpegPath: this.#ffmpegPath(),
-          mkv: concatBytes([header, ...parts.map((p) => p.cluster)]),
+          mkv: concatBytes([header, ...parts.map((p) => (keyframesOnly ? keyframesOf(p) : p.cluster))]),
           keyframesOnly,
           pick: picks.map(([i]) => i),
           ...opts,
@@ -174,6 +207,23 @@ export class ImageSampler {
         // left as null: MEDIA_ERROR for these sample times
       }
     }
+  }
+}
+
+/**
+ * The cluster with only its video key frames: what a key-frame decode reads anyway, so ffmpeg is not fed (and
+ * does not demux) the ~95% of the bytes it would skip. Falls back to the whole cluster if it cannot be rewritten.
+ */
+function keyframesOf(d: Decoded): Uint8Array {
+  try {
+    const { timecode, blocks } = parseClusterBlocks(d.cluster);
+    const keys = blocks.filter((b) => b.track === d.video && b.keyframe && b.frames.length === 1);
+    return writeCluster(
+      timecode,
+      keys.map((b) => ({ track: b.track, timecode: b.timecode, keyframe: true, data: b.frames[0]! })),
+    );
+  } catch {
+    return d.cluster;
   }
 }
 
