@@ -14,8 +14,9 @@ import { performance } from 'node:perf_hooks';
 import { MkvStreamParser } from '../src/formats/mkv/mkv-stream-parser.js';
 import { findFfmpeg } from '../src/frames/ffmpeg-binary.js';
 import { splitJpegs } from '../src/frames/frame-decoder.js';
-import { signRequest, signedPost } from '../test/helpers/signed-fetch.js';
-import { startServing, stopChild, type ServingChild } from './process.js';
+import { signRequest } from '../test/helpers/signed-fetch.js';
+import { createBenchStream, startServing, stopChild, type ServingChild } from './process.js';
+import { f0, f1, f2, out, pad, percentile, verdict } from './report.js';
 
 const FIXTURE_SECONDS = 60;
 const FPS = 30;
@@ -39,13 +40,6 @@ const RAW_QSCALE = 8;
 const WRITE_BYTES = 64 * 1024;
 const UPLOAD_TIMEOUT_MS = 120_000;
 const REQUEST_TIMEOUT_MS = 60_000;
-// Rates high enough that no limiter paces the uploads or the reads (the defaults are KVS's, 5 fragments/s per stream).
-const BENCH_CAPACITY = {
-  fragmentsPerSecond: 10_000,
-  ingestBytesPerSecond: 10_000_000_000,
-  readBytesPerSecond: 10_000_000_000,
-  putMediaConnections: 10,
-};
 const TARGET_RAW_RATIO = 0.8;
 const TARGET_KEY_SPEEDUP = 3;
 
@@ -105,15 +99,6 @@ function makeGopFixture(ffmpegPath: string): Fixture {
 // ---------------------------------------------------------------------------------------------------------------
 // openkvs
 
-async function api<T>(openkvs: ServingChild, op: string, body: unknown): Promise<T> {
-  // Signed by hand: the AWS SDK drops the openkvs Capacity extension member.
-  const res = await signedPost(`${openkvs.url}/${op}`, JSON.stringify(body));
-  const text = await res.text();
-  if (!res.ok) {
-    throw new Error(`${op}: HTTP ${res.status} ${text.slice(0, 300)}`);
-  }
-  return (text.length > 0 ? JSON.parse(text) : {}) as T;
-}
 
 /** The whole fixture in one chunked PutMedia, RELATIVE timecodes from producer time `p0Ms`; resolves with the PERSISTED count. */
 async function putMedia(openkvs: ServingChild, streamName: string, file: Buffer, p0Ms: number): Promise<{ persisted: number; errors: string[] }> {
@@ -420,22 +405,11 @@ async function startupFloor(ffmpegPath: string, fx: Fixture): Promise<number[]> 
 // ---------------------------------------------------------------------------------------------------------------
 // Report
 
-const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
-const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
-const pad = (cells: [string, number][]): string => cells.map(([s, w]) => s.padStart(w)).join(' ');
-const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
 /** Targets are judged on the ratio as printed (2 decimals), so that no line reads "0.80× (NOT met)" against 0.8. */
 const shown = (x: number): number => Math.round(x * 100) / 100;
-const out = (s: string): void => void process.stdout.write(s + '\n');
 
-function percentile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) {
-    return NaN;
-  }
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
+/** percentile() of values in any order. */
+const quantile = (values: number[], q: number): number => percentile([...values].sort((a, b) => a - b), q);
 
 const wallS = (s: Side): number => s.pageMs.reduce((a, b) => a + b, 0) / 1000;
 const imagesPerS = (s: Side): number => s.images.length / wallS(s);
@@ -491,7 +465,7 @@ function sideRow(label: string, side: 'openkvs' | 'raw', r: RunResult, s: Side):
     [f1(decoded / r.batches.reduce((a, b) => a + b.times.length, 0)), 8],
     [f2(wallS(s)), 7],
     [f1(imagesPerS(s)), 9],
-    [f0(percentile(s.pageMs, 0.5)), 12],
+    [f0(quantile(s.pageMs, 0.5)), 12],
     [f0(Math.max(...s.pageMs)), 12],
     [f1((s.ffmpegS * 1000) / s.images.length), 14],
     [f1((s.nodeS * 1000) / s.images.length), 12],
@@ -514,7 +488,7 @@ function ratioRow(r: RunResult): string {
       ['', 8],
       [f2(wallS(r.ours) / wallS(r.raw)) + '×', 7],
       [f2(ratio) + '×', 9],
-      [f2(percentile(r.ours.pageMs, 0.5) / percentile(r.raw.pageMs, 0.5)) + '×', 12],
+      [f2(quantile(r.ours.pageMs, 0.5) / quantile(r.raw.pageMs, 0.5)) + '×', 12],
       ['', 12],
       [f2(cpu) + '×', 14],
       ['', 12],
@@ -552,7 +526,7 @@ async function main(): Promise<void> {
     // A whole second, so that sample times are round numbers in the output and in NextTokens.
     const p0Ms = Math.floor(Date.now() / 1000) * 1000;
     const upload = async (stream: string): Promise<void> => {
-      await api(openkvs!, 'createStream', { StreamName: stream, DataRetentionInHours: 24, Capacity: BENCH_CAPACITY });
+      await createBenchStream(openkvs!, stream);
       const up = await putMedia(openkvs!, stream, fx.file, p0Ms);
       if (up.errors.length > 0 || up.persisted !== fx.clusters.length) {
         throw new Error(`upload ${stream}: ${up.persisted}/${fx.clusters.length} PERSISTED; ${up.errors.join('; ')}`);
@@ -601,9 +575,9 @@ async function main(): Promise<void> {
       'images/s: images received per wall second of the pages (openkvs: request start to parsed response; raw: ffmpeg start to exit);',
       '  dec/img: frames each side decodes per image (whole clusters, from the key frame the first sample needs);',
       "  ffmpeg ms/img: CPU of the ffmpeg processes (openkvs's children / this process's) per image; node ms/img: the server's own CPU per image.",
-      `fixed costs per page: one raw ffmpeg process fed one cluster, making one JPEG, p50 ${f0(percentile(floor, 0.5))} ms (${FLOOR_RUNS} runs), paid by`,
+      `fixed costs per page: one raw ffmpeg process fed one cluster, making one JPEG, p50 ${f0(quantile(floor, 0.5))} ms (${FLOOR_RUNS} runs), paid by`,
       '  both sides on every page whatever the interval; the first page of the first run asked for again (every image from the',
-      `  server's image cache, no ffmpeg): p50 ${f0(percentile(cached?.ms ?? [], 0.5))} ms, server CPU ${f0((cached?.nodeS ?? NaN) * 1000)} ms per page` +
+      `  server's image cache, no ffmpeg): p50 ${f0(quantile(cached?.ms ?? [], 0.5))} ms, server CPU ${f0((cached?.nodeS ?? NaN) * 1000)} ms per page` +
         (cached !== undefined && cached.problems.length > 0 ? `\n  !!! ${cached.problems.slice(0, 3).join('; ')}` : ''),
       'targets (reported, not asserted):',
       `  GetImages ≥ ${TARGET_RAW_RATIO}× raw ffmpeg decoding the same bytes, images/s:`,

@@ -17,9 +17,10 @@ import { performance } from 'node:perf_hooks';
 import express from 'express';
 import { MkvStreamParser, parseClusterBlocks } from '../src/formats/mkv/mkv-stream-parser.js';
 import { writeCluster } from '../src/formats/mkv/mkv-writer.js';
-import { signRequest, signedPost } from '../test/helpers/signed-fetch.js';
+import { signRequest } from '../test/helpers/signed-fetch.js';
 import { makeFixture } from './fixture.js';
-import { cpuSeconds, startServing, stopChild, type ServingChild } from './process.js';
+import { api, cpuMeter, createBenchStream, startServing, stopChild, type ServingChild } from './process.js';
+import { f1, f2, out, pad, percentile, verdict } from './report.js';
 
 const STATIC_FLAG = '--static';
 const FIXTURE_SECONDS = 20;
@@ -48,14 +49,6 @@ const TINY_FRAME_MS = 40;
 const WRITE_BYTES = 64 * 1024;
 const UPLOAD_TIMEOUT_MS = 180_000;
 const REQUEST_TIMEOUT_MS = 30_000;
-// Rates high enough that no limiter paces the bulk uploads (100 000 tiny fragments arrive at thousands per second;
-// the default is 5/s) or the reads.
-const BENCH_CAPACITY = {
-  fragmentsPerSecond: 10_000,
-  ingestBytesPerSecond: 10_000_000_000,
-  readBytesPerSecond: 10_000_000_000,
-  putMediaConnections: 10,
-};
 const TARGET_THROUGHPUT_RATIO = 0.5;
 const TARGET_SIZE_RATIO = 2;
 
@@ -84,31 +77,12 @@ function serveStatic(dir: string): void {
 }
 
 /** Server and client CPU over a stretch of wall time. */
-function cpuMeter(pid: number): () => { wallS: number; serverS: number; clientS: number } {
-  const wall0 = performance.now();
-  const srv0 = cpuSeconds(pid);
-  const self0 = process.cpuUsage();
-  return () => {
-    const self = process.cpuUsage(self0);
-    return { wallS: (performance.now() - wall0) / 1000, serverS: cpuSeconds(pid) - srv0, clientS: (self.user + self.system) / 1e6 };
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Control plane and ingest
 
-async function api<T>(openkvs: Child, op: string, body: unknown): Promise<T> {
-  // Signed by hand: the AWS SDK drops the openkvs Capacity extension member.
-  const res = await signedPost(`${openkvs.url}/${op}`, JSON.stringify(body));
-  const text = await res.text();
-  if (!res.ok) {
-    throw new Error(`${op}: HTTP ${res.status} ${text.slice(0, 300)}`);
-  }
-  return (text.length > 0 ? JSON.parse(text) : {}) as T;
-}
 
-const createStream = (openkvs: Child, name: string): Promise<unknown> =>
-  api(openkvs, 'createStream', { StreamName: name, DataRetentionInHours: 24, Capacity: BENCH_CAPACITY });
+const createStream = (openkvs: Child, name: string): Promise<unknown> => createBenchStream(openkvs, name);
 
 type Upload = { persisted: number; errors: string[]; seconds: number; partStartedAtMs: number[] };
 
@@ -272,12 +246,6 @@ function playlistUris(text: string, base: string): { map: string[]; uris: string
   return { map, uris };
 }
 
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) {
-    return NaN;
-  }
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Throughput: K clients, fixed duration
@@ -369,13 +337,8 @@ async function sequentialLatencies(urls: string[], agent: Agent): Promise<{ sort
 // ---------------------------------------------------------------------------------------------------------------
 // Report helpers
 
-const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
 /** A ratio, as 1.23×. */
 const fx = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '-');
-const pad = (cells: [string, number][]): string => cells.map(([s, w]) => s.padStart(w)).join(' ');
-const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
-const out = (s: string): void => void process.stdout.write(s + '\n');
 
 const rps = (r: LoadResult): number => r.requests / r.wallS;
 const mbps = (r: LoadResult): number => r.bytes / 1e6 / r.wallS;

@@ -9,10 +9,11 @@ import { Agent, request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { signRequest, signedPost } from '../test/helpers/signed-fetch.js';
+import { signRequest } from '../test/helpers/signed-fetch.js';
 import { frameHeader } from './floor-server.js';
 import { makeFixture, type Fixture } from './fixture.js';
-import { cpuSeconds, startServing, stopChild, type ServingChild } from './process.js';
+import { cpuSeconds, createBenchStream, startServing, stopChild, type ServingChild } from './process.js';
+import { f1, f2, percentile } from './report.js';
 
 const FIXTURE_SECONDS = 20;
 const STREAM_COUNTS = [1, 10, 100] as const;
@@ -22,8 +23,6 @@ type N = (typeof STREAM_COUNTS)[number];
 const FAST_PLAN: Record<N, { clusters: number; repeats: number }> = { 1: { clusters: 20, repeats: 20 }, 10: { clusters: 20, repeats: 4 }, 100: { clusters: 10, repeats: 1 } };
 const REALTIME_CLUSTERS: Record<N, number> = { 1: 20, 10: 12, 100: 8 };
 const RUN_TIMEOUT_MS = 120_000;
-// The defaults (5 fragments/s, 12.5 MB/s per stream) would turn "as fast as possible" into a capacity test.
-const BENCH_CAPACITY = { fragmentsPerSecond: 10_000, ingestBytesPerSecond: 10_000_000_000, putMediaConnections: 10 };
 
 type Mode = 'fast' | 'realtime';
 type ServerKind = 'openkvs' | 'floor';
@@ -190,12 +189,6 @@ type RunResult = {
   errors: string[];
 };
 
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) {
-    return NaN;
-  }
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 function plan(fx: Fixture, mode: Mode, n: N, stream: number): { units: Unit[]; dueOffsetsMs: number[] | null } {
   if (mode === 'fast') {
@@ -258,21 +251,15 @@ async function run(fx: Fixture, target: Child, mode: Mode, n: N): Promise<RunRes
 }
 
 async function createStreams(openkvs: Child, count: number): Promise<void> {
+  // The default capacity (5 fragments/s, 12.5 MB/s per stream) would turn "as fast as possible" into a capacity test.
   for (let s = 0; s < count; s++) {
-    // Signed by hand: the AWS SDK drops the openkvs Capacity extension member.
-    const res = await signedPost(`${openkvs.url}/createStream`, JSON.stringify({ StreamName: `bench-${s}`, DataRetentionInHours: 24, Capacity: BENCH_CAPACITY }));
-    if (!res.ok) {
-      throw new Error(`CreateStream bench-${s}: HTTP ${res.status} ${await res.text()}`);
-    }
-    await res.arrayBuffer();
+    await createBenchStream(openkvs, `bench-${s}`);
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Report
 
-const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
 const times = (a: number, b: number): string => `${f2(a / b)}×`;
 
 type Column = { title: string; width: number; cell(r: RunResult): string; ratio?(ours: RunResult, floor: RunResult): string };

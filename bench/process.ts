@@ -2,7 +2,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { TEST_ACCESS_KEY, TEST_SECRET } from '../test/helpers/server.js';
+import { signedPost } from '../test/helpers/signed-fetch.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -60,3 +62,39 @@ export function startServing(args: string[], opts: { nodeArgs?: string[]; env?: 
     });
   });
 }
+
+/** Server and client CPU over a stretch of wall time. */
+export function cpuMeter(pid: number): () => { wallS: number; serverS: number; clientS: number } {
+  const wall0 = performance.now();
+  const srv0 = cpuSeconds(pid);
+  const self0 = process.cpuUsage();
+  return () => {
+    const self = process.cpuUsage(self0);
+    return { wallS: (performance.now() - wall0) / 1000, serverS: cpuSeconds(pid) - srv0, clientS: (self.user + self.system) / 1e6 };
+  };
+}
+
+/**
+ * Per-stream capacity for bench streams: rates high enough that no limiter paces uploads or reads (the defaults
+ * are KVS's, e.g. 5 fragments/s per stream), so the benches measure the server, not its limits.
+ */
+export const BENCH_CAPACITY = {
+  fragmentsPerSecond: 10_000,
+  ingestBytesPerSecond: 10_000_000_000,
+  readBytesPerSecond: 10_000_000_000,
+  putMediaConnections: 10,
+};
+
+/** A signed KVS call (by hand: the AWS SDK drops the openkvs Capacity extension member); throws on an error answer. */
+export async function api<T>(server: { url: string }, op: string, body: unknown): Promise<T> {
+  const res = await signedPost(`${server.url}/${op}`, JSON.stringify(body));
+  const text = await res.text();
+  if (!res.ok) {
+    throw new Error(`${op}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  }
+  return (text.length > 0 ? JSON.parse(text) : {}) as T;
+}
+
+/** A 24 h-retention stream with BENCH_CAPACITY (plus `capacity` overrides). */
+export const createBenchStream = (server: { url: string }, name: string, capacity: Record<string, number> = {}): Promise<unknown> =>
+  api(server, 'createStream', { StreamName: name, DataRetentionInHours: 24, Capacity: { ...BENCH_CAPACITY, ...capacity } });

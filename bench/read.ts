@@ -13,10 +13,11 @@ import { connect, type Socket } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { signRequest, signedPost } from '../test/helpers/signed-fetch.js';
+import { signRequest } from '../test/helpers/signed-fetch.js';
 import { makeFixture, type Fixture } from './fixture.js';
 import { frameHeader } from './floor-server.js';
-import { cpuSeconds, startServing, stopChild, type ServingChild } from './process.js';
+import { cpuMeter, createBenchStream, startServing, stopChild, type ServingChild } from './process.js';
+import { f1, f2, out, pad, percentile, verdict } from './report.js';
 
 const FIXTURE_SECONDS = 20;
 const CONSUMER_COUNTS = [1, 10, 100] as const;
@@ -33,15 +34,8 @@ const ARCHIVE_READ_TIMEOUT_MS = 60_000;
 const UPLOAD_TIMEOUT_MS = 120_000;
 const RAW_READ_BYTES = 1024 * 1024;
 const SOCKET_READ_BYTES = 256 * 1024;
-// 100 consumers of one stream need the connection capacity; the archived upload and read must not be paced by
-// the default fragment/byte rates, or the bench would measure the limiter.
-const BENCH_CAPACITY = {
-  getMediaConnections: 200,
-  fragmentsPerSecond: 10_000,
-  ingestBytesPerSecond: 10_000_000_000,
-  readBytesPerSecond: 10_000_000_000,
-  putMediaConnections: 10,
-};
+// 100 consumers of one stream need the connection capacity (rates: BENCH_CAPACITY).
+const GET_MEDIA_CONNECTIONS = 200;
 const TARGET_P99_MS = 20;
 const TARGET_READ_RATIO = 0.5;
 
@@ -66,27 +60,12 @@ async function startOpenkvs(dataDir: string, floor = false): Promise<Child> {
 }
 
 
-/** Server and client CPU over a stretch of wall time. */
-function cpuMeter(pid: number): () => { wallS: number; serverS: number; clientS: number } {
-  const wall0 = performance.now();
-  const srv0 = cpuSeconds(pid);
-  const self0 = process.cpuUsage();
-  return () => {
-    const self = process.cpuUsage(self0);
-    return { wallS: (performance.now() - wall0) / 1000, serverS: cpuSeconds(pid) - srv0, clientS: (self.user + self.system) / 1e6 };
-  };
-}
 
 async function createStream(openkvs: Child, name: string): Promise<void> {
   if (openkvs.floor) {
     return;
   }
-  // Signed by hand: the AWS SDK drops the openkvs Capacity extension member.
-  const res = await signedPost(`${openkvs.url}/createStream`, JSON.stringify({ StreamName: name, DataRetentionInHours: 24, Capacity: BENCH_CAPACITY }));
-  if (!res.ok) {
-    throw new Error(`CreateStream ${name}: HTTP ${res.status} ${await res.text()}`);
-  }
-  await res.arrayBuffer();
+  await createBenchStream(openkvs, name, { getMediaConnections: GET_MEDIA_CONNECTIONS });
 }
 
 const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
@@ -429,12 +408,6 @@ type LiveResult = {
   problems: string[];
 };
 
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) {
-    return NaN;
-  }
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 async function liveRun(openkvs: Child, fx: Fixture, n: number): Promise<LiveResult> {
   // A fresh stream per run: NOW on a stream with history would start with its latest old fragment.
@@ -602,11 +575,6 @@ function streamDirs(dataDir: string): Set<string> {
 // ---------------------------------------------------------------------------------------------------------------
 // Report
 
-const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
-const pad = (cells: [string, number][]): string => cells.map(([s, w]) => s.padStart(w)).join(' ');
-const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
-const out = (s: string): void => void process.stdout.write(s + '\n');
 
 function liveRow(server: string, r: LiveResult): string {
   const row = pad([

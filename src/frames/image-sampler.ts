@@ -19,7 +19,7 @@ const PAGE = 1000;
 /** Recently generated images, shared by all callers. */
 const IMAGE_CACHE_BYTES = 32 * 1024 * 1024;
 
-type Frame = { fragment: FragmentRecord; info: StoredTrackInfo; atMs: number; keyframe: boolean; index: number };
+type Frame = { fragment: FragmentRecord; info: StoredTrackInfo; atMs: number; keyframe: boolean };
 type Decoded = { fragment: FragmentRecord; info: StoredTrackInfo; cluster: Uint8Array; video: number | undefined; frames: Frame[] };
 
 /**
@@ -117,7 +117,7 @@ export class ImageSampler {
       run = undefined;
     }
     const frames = (run?.samples ?? [])
-      .map((s) => ({ fragment: f, info, atMs: kind === 'producer' ? s.ptsMs : f.serverTimestampMs + (s.ptsMs - f.producerTimestampMs), keyframe: s.keyframe, index: 0 }))
+      .map((s) => ({ fragment: f, info, atMs: kind === 'producer' ? s.ptsMs : f.serverTimestampMs + (s.ptsMs - f.producerTimestampMs), keyframe: s.keyframe }))
       .sort((a, b) => a.atMs - b.atMs);
     return { fragment: f, info, cluster: bytes.subarray(f.tagsSize), video: video?.number, frames };
   }
