@@ -1,3 +1,4 @@
+import { KvsError } from '../errors/codes.js';
 import { retentionCutoffMs, type StreamRecord } from './stream-record.js';
 import type { Clock } from '../util/clock.js';
 import type { FragmentQuery, FragmentRecord, FragmentStore, StoredTrackInfo } from '../store/fragment-store.js';
@@ -108,6 +109,15 @@ export class FragmentReader {
 
   trackInfo(id: number): StoredTrackInfo | undefined {
     return this.#store.trackInfo(id);
+  }
+
+  /** The track info a stored fragment refers to; every fragment has one, so its absence is an internal failure. */
+  trackInfoOf(f: FragmentRecord): StoredTrackInfo {
+    const info = this.#store.trackInfo(f.trackInfoId);
+    if (info === undefined) {
+      throw new KvsError('InternalFailure', `Track info ${f.trackInfoId} of fragment ${f.fragmentNumber} is missing.`);
+    }
+    return info;
   }
 }
 

@@ -51,7 +51,7 @@ export class PlaybackService {
   master(token: string | undefined): string {
     const s = this.#session(token);
     const w = this.#window(s);
-    const info = this.#trackInfo(w.entries.at(-1)?.fragment ?? this.#newest(s));
+    const info = this.#d.reader.trackInfoOf(w.entries.at(-1)?.fragment ?? this.#newest(s));
     const tracks = playTracks(info);
     return masterPlaylist({ token: s.token, claims: s.claims, tracks, codecs: playTrackList(tracks).map((t) => this.#d.packager.codec(t)), bandwidth: bandwidth(w) });
   }
@@ -66,7 +66,7 @@ export class PlaybackService {
   dash(token: string | undefined): string {
     const s = this.#session(token);
     const w = this.#window(s);
-    const info = this.#trackInfo(w.entries.at(-1)?.fragment ?? this.#newest(s));
+    const info = this.#d.reader.trackInfoOf(w.entries.at(-1)?.fragment ?? this.#newest(s));
     const tracks = playTrackList(playTracks(info));
     return dashManifest({
       token: s.token,
@@ -92,7 +92,7 @@ export class PlaybackService {
   async fragment(token: string | undefined, fragmentNumber: string | undefined, trackNumber: number | undefined): Promise<Uint8Array> {
     const s = this.#session(token);
     const f = this.#fragment(s, fragmentNumber);
-    const info = this.#trackInfo(f);
+    const info = this.#d.reader.trackInfoOf(f);
     const track = this.#playTrack(info, trackNumber);
     return this.#cache.get(`m:${f.streamId}:${f.fragmentNumber}:${track.number}`, async () => {
       const runs = (await this.#runs(s, f, info)).filter((r) => r.track.number === track.number);
@@ -104,7 +104,7 @@ export class PlaybackService {
   async tsFragment(token: string | undefined, fragmentNumber: string | undefined): Promise<Uint8Array> {
     const s = this.#session(token);
     const f = this.#fragment(s, fragmentNumber);
-    const info = this.#trackInfo(f);
+    const info = this.#d.reader.trackInfoOf(f);
     const numbers = new Set(playTrackList(playTracks(info)).map((t) => t.number));
     return this.#cache.get(`t:${f.streamId}:${f.fragmentNumber}`, async () => this.#d.packager.ts((await this.#runs(s, f, info)).filter((r) => numbers.has(r.track.number))));
   }
@@ -141,14 +141,6 @@ export class PlaybackService {
       throw notFound(`Fragment ${fragmentNumber} is not part of this streaming session (or has expired).`);
     }
     return f;
-  }
-
-  #trackInfo(f: FragmentRecord): StoredTrackInfo {
-    const info = this.#d.reader.trackInfo(f.trackInfoId);
-    if (info === undefined) {
-      throw new KvsError('InternalFailure', `Track info ${f.trackInfoId} is missing.`);
-    }
-    return info;
   }
 
   #playTrack(info: StoredTrackInfo, trackNumber: number | undefined): TrackInfo {

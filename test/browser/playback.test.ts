@@ -1,12 +1,13 @@
 import { CreateStreamCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
-import { GetHLSStreamingSessionURLCommand, KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
+import type { KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
+import { GetHLSStreamingSessionURLCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PutMediaClient, type PutMediaSummary } from '../../src/sdk/index.js';
 import { fixture, realMedia } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';
-import { TEST_ACCESS_KEY, TEST_SECRET, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { TEST_ACCESS_KEY, TEST_SECRET, archivedClient, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
 import { collectPageErrors, launchChromium, skipWithoutChromium } from './chromium.js';
 
 // Real playback in Chromium with hls.js: clips play in real time, so these waits are long; set per file.
@@ -32,7 +33,7 @@ describe.skipIf(skipWithoutChromium('the HLS playback browser tests'))('HLS play
   beforeAll(async () => {
     server = await startTestServer({ putMediaCallsPerSecond: 1000 });
     kv = controlClient(server.url);
-    archived = new KinesisVideoArchivedMediaClient({ endpoint: server.url, region: 'us-west-2', credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET }, maxAttempts: 1 });
+    archived = archivedClient(server.url, 'us-west-2');
     browser = await launchChromium();
   });
 

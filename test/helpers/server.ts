@@ -1,4 +1,5 @@
 import { KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
+import { KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,4 +46,9 @@ export function controlClient(url: string, secret = TEST_SECRET): KinesisVideoCl
     credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: secret },
     maxAttempts: 1,
   });
+}
+
+/** The archived-media client (ListFragments, HLS/DASH sessions, GetClip, GetImages) pointed at a test server. */
+export function archivedClient(url: string, region = 'us-east-1'): KinesisVideoArchivedMediaClient {
+  return new KinesisVideoArchivedMediaClient({ endpoint: url, region, credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET }, maxAttempts: 1 });
 }

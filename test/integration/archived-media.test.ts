@@ -1,8 +1,9 @@
 import { CreateStreamCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
+import type {
+  KinesisVideoArchivedMediaClient} from '@aws-sdk/client-kinesis-video-archived-media';
 import {
   GetMediaForFragmentListCommand,
   InvalidArgumentException,
-  KinesisVideoArchivedMediaClient,
   ListFragmentsCommand,
   ResourceNotFoundException,
   type Fragment,
@@ -25,7 +26,7 @@ import type { FragmentRecord } from '../../src/store/fragment-store.js';
 import { systemClock } from '../../src/util/clock.js';
 import { clustersOf, fixture, realMedia } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';
-import { TEST_ACCESS_KEY, TEST_SECRET, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { TEST_ACCESS_KEY, TEST_SECRET, archivedClient, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let kv: KinesisVideoClient;
@@ -48,7 +49,7 @@ const mixed = { name: 'lf-mixed', gopFrom: 0, gopTo: 0, clustersFrom: 0, cluster
 beforeAll(async () => {
   server = await startTestServer({ putMediaCallsPerSecond: 1000 });
   kv = controlClient(server.url);
-  archive = new KinesisVideoArchivedMediaClient({ endpoint: server.url, region: 'us-west-2', credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET }, maxAttempts: 1 });
+  archive = archivedClient(server.url, 'us-west-2');
 
   await kv.send(new CreateStreamCommand({ StreamName: mixed.name, DataRetentionInHours: 24 }));
   mixed.gopFrom = Date.now();

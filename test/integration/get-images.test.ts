@@ -1,10 +1,11 @@
 import { CreateStreamCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
-import { GetImagesCommand, InvalidArgumentException, KinesisVideoArchivedMediaClient, NoDataRetentionException, type Image } from '@aws-sdk/client-kinesis-video-archived-media';
+import type { KinesisVideoArchivedMediaClient} from '@aws-sdk/client-kinesis-video-archived-media';
+import { GetImagesCommand, InvalidArgumentException, NoDataRetentionException, type Image } from '@aws-sdk/client-kinesis-video-archived-media';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, realMedia } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';
-import { TEST_ACCESS_KEY, TEST_SECRET, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { archivedClient, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let kv: KinesisVideoClient;
@@ -14,7 +15,7 @@ let n = 0;
 beforeAll(async () => {
   server = await startTestServer({ putMediaCallsPerSecond: 1000 });
   kv = controlClient(server.url);
-  archived = new KinesisVideoArchivedMediaClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET }, maxAttempts: 1 });
+  archived = archivedClient(server.url);
 });
 afterAll(async () => {
   kv.destroy();

@@ -1,11 +1,12 @@
 import { CreateStreamCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
+import type {
+  KinesisVideoArchivedMediaClient} from '@aws-sdk/client-kinesis-video-archived-media';
 import {
   GetClipCommand,
   GetDASHStreamingSessionURLCommand,
   GetHLSStreamingSessionURLCommand,
   type GetHLSStreamingSessionURLCommandInput,
   InvalidArgumentException,
-  KinesisVideoArchivedMediaClient,
   NoDataRetentionException,
   ResourceNotFoundException,
   UnsupportedStreamMediaTypeException,
@@ -18,7 +19,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { REAL_MEDIA, fixture, realMedia } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { TEST_ACCESS_KEY, TEST_SECRET, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { archivedClient, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let kv: KinesisVideoClient;
@@ -29,7 +30,7 @@ let n = 0;
 beforeAll(async () => {
   server = await startTestServer({ putMediaCallsPerSecond: 1000 });
   kv = controlClient(server.url);
-  archived = new KinesisVideoArchivedMediaClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET }, maxAttempts: 1 });
+  archived = archivedClient(server.url);
 });
 afterAll(async () => {
   kv.destroy();
@@ -285,7 +286,7 @@ describe('LIVE_REPLAY, producer timestamps and more codecs', () => {
   beforeAll(async () => {
     clocked = await startTestServer({ putMediaCallsPerSecond: 1000 }, { clock });
     clockedKv = controlClient(clocked.url);
-    clockedArchived = new KinesisVideoArchivedMediaClient({ endpoint: clocked.url, region: 'us-east-1', credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET }, maxAttempts: 1 });
+    clockedArchived = archivedClient(clocked.url);
   });
   afterAll(async () => {
     clockedKv.destroy();

@@ -47,10 +47,7 @@ export function getClipOperations(deps: GetClipDeps): OperationTable {
       if (first === undefined) {
         throw notFound(`Stream ${stream.name} has no fragments that start in the requested range.`);
       }
-      const info = deps.reader.trackInfo(first.trackInfoId);
-      if (info === undefined) {
-        throw new KvsError('InternalFailure', `Track info ${first.trackInfoId} is missing.`);
-      }
+      const info = deps.reader.trackInfoOf(first);
       const tracks = playTrackList(playTracks(info));
       const init = deps.packager.init(tracks);
       const numbers = new Set(tracks.map((t) => t.number));

@@ -128,11 +128,7 @@ function firstPlayable(
 }
 
 function checkPlayable(deps: StreamingSessionDeps, f: FragmentRecord): void {
-  const info = deps.reader.trackInfo(f.trackInfoId);
-  if (info === undefined) {
-    throw new KvsError('InternalFailure', `Track info ${f.trackInfoId} is missing.`);
-  }
-  const tracks: TrackInfo[] = playTrackList(playTracks(info));
+  const tracks: TrackInfo[] = playTrackList(playTracks(deps.reader.trackInfoOf(f)));
   // Building the init segment parses the codec private data: the cheapest complete check that it is usable.
   deps.packager.init(tracks);
 }
