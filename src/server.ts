@@ -34,6 +34,10 @@ import { PlaybackService } from './playback/playback-service.js';
 import { playbackRouter } from './playback/playback-routes.js';
 import { loadOrCreateSecretKey, NOTIFICATION_KEY_FILE, SESSION_KEY_FILE } from './util/secret-key.js';
 import { FragmentNotifier } from './notifications/fragment-notifier.js';
+import { FrameConsumers } from './consumers/frame-consumers.js';
+import { frameConsumerOperations } from './api/operations/frame-consumers.js';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { SessionTokens } from './playback/session-token.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
@@ -98,9 +102,28 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   }
 
   const tokens = new SessionTokens(loadOrCreateSecretKey(config.dataDir, SESSION_KEY_FILE));
-  const notifier = new FragmentNotifier({ registry, feed, key: loadOrCreateSecretKey(config.dataDir, NOTIFICATION_KEY_FILE), log: logger.child('notifications') });
+  const notificationKey = loadOrCreateSecretKey(config.dataDir, NOTIFICATION_KEY_FILE);
+  const notifier = new FragmentNotifier({ registry, feed, key: notificationKey, log: logger.child('notifications') });
   const ffmpeg = options.ffmpeg ?? null;
   const playback = new PlaybackService({ registry, reader, tokens, clock, packager });
+  const hooksDir = resolve(config.hooksDir ?? join(config.dataDir, 'hooks'));
+  mkdirSync(hooksDir, { recursive: true });
+  const consumers = new FrameConsumers({
+    db,
+    registry,
+    reader,
+    feed,
+    ffmpeg,
+    clock,
+    log: logger.child('frames'),
+    hooksDir,
+    s3:
+      config.s3Endpoint === null
+        ? null
+        : { endpoint: config.s3Endpoint, region: config.s3Region ?? config.region, accessKeyId: config.s3AccessKeyId ?? '', secretAccessKey: config.s3SecretAccessKey ?? '' },
+    signingKey: notificationKey,
+    cwd: process.cwd(),
+  });
 
   const served: OperationTable = {
     ...streamOperations({ registry, defaultCapacity: () => config.streamCapacity, region: config.region, now: () => clock.now() }),
@@ -111,6 +134,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     ...streamingSessionOperations({ registry, reader, tokens, clock, packager }),
     ...getClipOperations({ registry, reader, packager }),
     ...getImagesOperations({ registry, sampler: ffmpeg === null ? null : new ImageSampler(reader, () => ffmpeg.path) }),
+    ...frameConsumerOperations({ registry, consumers, reader }),
   };
   const operations: OperationTable = { ...served, ...unsupportedOperations(new Set(Object.keys(served))) };
 
@@ -125,6 +149,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     });
   });
   retention.start();
+  consumers.start();
   ready = true;
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -137,6 +162,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
       ready = false;
       await putMedia.closeAll();
       notifier.close();
+      await consumers.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 5000);
         server.close(() => {

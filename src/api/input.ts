@@ -65,6 +65,21 @@ export class Input {
     return v;
   }
 
+  /** A finite JSON number (fractions allowed). */
+  num(key: string, rule: { required?: boolean; min?: number; max?: number } = {}): number | undefined {
+    const v = this.#get(key, rule.required);
+    if (v === undefined) {
+      return undefined;
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw invalidArgument(`${this.#name(key)} must be a number.`);
+    }
+    if ((rule.min !== undefined && v < rule.min) || (rule.max !== undefined && v > rule.max)) {
+      throw violation(this.#name(key), v, `Member must have value ${rangeText(rule.min, rule.max)}`);
+    }
+    return v;
+  }
+
   enumOf<T extends string>(key: string, values: readonly T[], rule: { required: true }): T;
   enumOf<T extends string>(key: string, values: readonly T[], rule?: { required?: boolean }): T | undefined;
   enumOf<T extends string>(key: string, values: readonly T[], rule: { required?: boolean } = {}): T | undefined {

@@ -43,6 +43,13 @@ export type Config = {
   getMediaCallsPerSecond: number;
   /** Seconds without data after which a PutMedia request is closed (KVS: 30). */
   putMediaIdleTimeoutSeconds: number;
+  /** Directory whose JS/TS modules may be registered as frame hooks; null = `<dataDir>/hooks`. */
+  hooksDir: string | null;
+  /** S3-compatible endpoint for `s3://` image destinations (path-style), e.g. http://127.0.0.1:9000. */
+  s3Endpoint: string | null;
+  s3Region: string | null;
+  s3AccessKeyId: string | null;
+  s3SecretAccessKey: string | null;
 };
 
 export const DEFAULT_PORT = 8080;
@@ -73,6 +80,11 @@ export const DEFAULT_CONFIG: Config = {
   putMediaCallsPerSecond: 5,
   getMediaCallsPerSecond: 5,
   putMediaIdleTimeoutSeconds: 30,
+  hooksDir: null,
+  s3Endpoint: null,
+  s3Region: null,
+  s3AccessKeyId: null,
+  s3SecretAccessKey: null,
 };
 
 export class ConfigError extends Error {

@@ -18,6 +18,11 @@ export const ENV_KEYS: Record<string, string> = {
   OPENKVS_PUT_MEDIA_CALLS_PER_SECOND: 'putMediaCallsPerSecond',
   OPENKVS_PUT_MEDIA_IDLE_TIMEOUT_SECONDS: 'putMediaIdleTimeoutSeconds',
   OPENKVS_GET_MEDIA_CALLS_PER_SECOND: 'getMediaCallsPerSecond',
+  OPENKVS_HOOKS_DIR: 'hooksDir',
+  OPENKVS_S3_ENDPOINT: 's3Endpoint',
+  OPENKVS_S3_REGION: 's3Region',
+  OPENKVS_S3_ACCESS_KEY_ID: 's3AccessKeyId',
+  OPENKVS_S3_SECRET_ACCESS_KEY: 's3SecretAccessKey',
 };
 
 export function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
@@ -82,9 +87,17 @@ export function resolveConfig(...layers: ConfigLayer[]): Readonly<Config> {
     putMediaCallsPerSecond: v.int(merged, 'putMediaCallsPerSecond', d.putMediaCallsPerSecond, 1, 100_000),
     putMediaIdleTimeoutSeconds: v.int(merged, 'putMediaIdleTimeoutSeconds', d.putMediaIdleTimeoutSeconds, 1, 3600),
     getMediaCallsPerSecond: v.int(merged, 'getMediaCallsPerSecond', d.getMediaCallsPerSecond, 1, 100_000),
+    hooksDir: v.optStr(merged, 'hooksDir', /^.+$/, 'a directory path'),
+    s3Endpoint: v.optStr(merged, 's3Endpoint', /^https?:\/\/[^/\s]+\/?$/, 'an http(s) URL with no path'),
+    s3Region: v.optStr(merged, 's3Region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'a region name'),
+    s3AccessKeyId: v.optStr(merged, 's3AccessKeyId', /^\S{3,128}$/, '3-128 non-space characters'),
+    s3SecretAccessKey: v.optStr(merged, 's3SecretAccessKey', /^\S{3,128}$/, '3-128 non-space characters'),
   };
   if ((config.accessKeyId === null) !== (config.secretAccessKey === null)) {
     problems.push('accessKeyId and secretAccessKey must be set together (OPENKVS_ACCESS_KEY_ID / OPENKVS_SECRET_ACCESS_KEY)');
+  }
+  if ((config.s3AccessKeyId === null) !== (config.s3SecretAccessKey === null)) {
+    problems.push('s3AccessKeyId and s3SecretAccessKey must be set together');
   }
   if (problems.length > 0) {
     throw new ConfigError(problems);

@@ -1,5 +1,5 @@
 import ffmpeg from 'fluent-ffmpeg';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 
 // The only module that drives ffmpeg (through fluent-ffmpeg, which is archived upstream: keep it behind this seam).
 
@@ -100,4 +100,67 @@ export function splitPngs(all: Uint8Array): Uint8Array[] {
     }
   }
   return images;
+}
+
+export type LiveDecoderOptions = {
+  ffmpegPath: string;
+  /** One image per this many ms of media time, on a fixed grid: the first frame in each interval. */
+  intervalMs: number;
+  format: ImageFormat;
+  quality: number;
+  width?: number;
+  height?: number;
+  /** Largest width of the grayscale thumbnail emitted next to each image. */
+  lumaWidth: number;
+};
+
+export type LiveDecoder = {
+  /** Matroska in: a header, then clusters with non-decreasing timestamps. */
+  input: Writable;
+  /**
+   * Matroska out, one cluster per frame: track 1 the encoded image, track 2 its grayscale thumbnail, both at the
+   * input frame's own timestamp (copied through).
+   */
+  output: Readable;
+  /** Settles when ffmpeg exits (rejects with its stderr tail on failure). */
+  done: Promise<void>;
+  kill(): void;
+};
+
+/**
+ * A long-lived decoder for a continuous consumer: frames are selected on a fixed media-time grid inside the filter
+ * graph, so only the wanted ones are scaled and encoded, and output clusters are flushed one frame at a time.
+ */
+export function startLiveDecoder(opts: LiveDecoderOptions): LiveDecoder {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const slot = `floor(t/${opts.intervalMs / 1000})`;
+  const select = `select='isnan(prev_selected_t)+gt(${slot.replace(/,/g, '\\,')}\\,${slot.replace('t/', 'prev_selected_t/')})'`;
+  const size = opts.width !== undefined || opts.height !== undefined ? `,scale=${opts.width ?? -2}:${opts.height ?? -2}` : '';
+  const encode =
+    opts.format === 'JPEG'
+      ? ['-c:v:0', 'mjpeg', '-q:v:0', String(Math.round(31 - ((opts.quality - 1) * 29) / 99)), '-pix_fmt:v:0', 'yuvj420p']
+      : ['-c:v:0', 'png'];
+  let stderr = '';
+  const command = ffmpeg(input)
+    .setFfmpegPath(opts.ffmpegPath)
+    .inputFormat('matroska')
+    .inputOptions(['-copyts'])
+    .complexFilter(`[0:v:0]${select},split=2[img][lum];[img]null${size}[a];[lum]scale='min(${opts.lumaWidth},iw)':-2,format=gray[b]`)
+    .outputOptions([
+      '-map', '[a]', '-map', '[b]', ...encode, '-c:v:1', 'rawvideo',
+      '-fps_mode', 'passthrough', '-flush_packets', '1', '-cluster_time_limit', '0', '-cluster_size_limit', '1', '-live', '1',
+    ])
+    .outputFormat('matroska')
+    .on('stderr', (line: string) => {
+      stderr = (stderr + line + '\n').slice(-MAX_STDERR_CHARS);
+    });
+  const done = new Promise<void>((resolve, reject) => {
+    command.on('error', (err: Error) => reject(new Error(`ffmpeg failed: ${err.message}\n${stderr}`)));
+    command.on('end', () => resolve());
+  });
+  command.pipe(output, { end: true });
+  // ffmpeg may exit (bad input) while we still write: its closed stdin must not become an unhandled error
+  input.on('error', () => undefined);
+  return { input, output, done, kill: () => command.kill('SIGKILL') };
 }

@@ -62,5 +62,32 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX fragments_producer_ts ON fragments (stream_id, producer_ts_ms);
   CREATE INDEX fragments_segment ON fragments (segment_id);
   `,
+  // 3: frame consumers: hooks per stream, checkpoints, and the events hooks put on the timeline
+  `
+  CREATE TABLE frame_hooks (
+    stream_id INTEGER PRIMARY KEY,
+    hooks_json TEXT NOT NULL
+  );
+  CREATE TABLE frame_checkpoints (
+    stream_id INTEGER PRIMARY KEY,
+    fragment_number TEXT NOT NULL,
+    producer_ts_ms INTEGER NOT NULL,
+    server_ts_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+  );
+  CREATE TABLE frame_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream_id INTEGER NOT NULL,
+    hook_name TEXT NOT NULL,
+    label TEXT NOT NULL,
+    confidence REAL,
+    box_json TEXT,
+    data_json TEXT,
+    fragment_number TEXT NOT NULL,
+    producer_ts_ms INTEGER NOT NULL,
+    server_ts_ms INTEGER NOT NULL
+  );
+  CREATE INDEX frame_events_producer ON frame_events (stream_id, producer_ts_ms, id);
+  CREATE INDEX frame_events_server ON frame_events (stream_id, server_ts_ms, id);
+  `,
 ];
-

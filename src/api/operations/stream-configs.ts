@@ -1,11 +1,12 @@
 import type { StreamRegistry } from '../../core/stream-registry.js';
+import { destinationOf } from '../../consumers/image-generation.js';
 import { invalidArgument } from '../../errors/codes.js';
 import type { Input } from '../input.js';
 import type { OperationTable } from '../operation.js';
 import { VERSION_RULE, streamRef } from './stream-ref.js';
 
-// Image generation, notification and storage-tier configurations: validated and stored now; the image
-// generator and notifier that act on them arrive with the frames issue.
+// Image generation, notification and storage-tier configurations, validated and stored; the frame consumers
+// (src/consumers) and the notifier (src/notifications) act on them.
 
 const URI_RULE = { min: 1, max: 255, pattern: /^[a-zA-Z_0-9]+:(\/\/)?([^/]+)\/?([^*]*)$/ } as const;
 const REGION_RULE = { min: 9, max: 14, pattern: /^[a-z]+(-[a-z]+)?-[a-z]+-[0-9]$/ } as const;
@@ -28,10 +29,14 @@ function imageGenerationConfig(cfg: Input, streamRegion: string): Record<string,
       throw invalidArgument('FormatConfig.JPEGQuality must be an integer from 1 to 100.');
     }
   }
+  const uri = dest.str('Uri', { ...URI_RULE, required: true });
+  if (destinationOf(uri, '.') === null) {
+    throw invalidArgument('DestinationConfig.Uri must be s3://bucket[/prefix], http(s)://…, file://./dir or file://localhost/dir.');
+  }
   return {
     Status: cfg.enumOf('Status', STATUS, { required: true }),
     ImageSelectorType: cfg.enumOf('ImageSelectorType', ['SERVER_TIMESTAMP', 'PRODUCER_TIMESTAMP'] as const, { required: true }),
-    DestinationConfig: { Uri: dest.str('Uri', { ...URI_RULE, required: true }), DestinationRegion: destinationRegion },
+    DestinationConfig: { Uri: uri, DestinationRegion: destinationRegion },
     SamplingInterval: cfg.int('SamplingInterval', { required: true, min: 200, max: 20_000 }),
     Format: cfg.enumOf('Format', ['JPEG', 'PNG'] as const, { required: true }),
     FormatConfig: formatConfig,

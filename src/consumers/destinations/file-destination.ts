@@ -1,0 +1,30 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Frame, HookEvent } from '../frame.js';
+import { frameObjectKey } from '../frame-files.js';
+import type { FrameSink } from '../sink.js';
+
+/** Images written as files under a directory (`file://./dir` or `file://localhost/abs/dir`). */
+export class FileDestination implements FrameSink {
+  readonly name = 'destination';
+  readonly type = 'DESTINATION' as const;
+  readonly #dir: string;
+  readonly #selector: 'PRODUCER_TIMESTAMP' | 'SERVER_TIMESTAMP';
+
+  constructor(dir: string, selector: 'PRODUCER_TIMESTAMP' | 'SERVER_TIMESTAMP') {
+    this.#dir = dir;
+    this.#selector = selector;
+  }
+
+  async deliver(frame: Frame): Promise<HookEvent[]> {
+    const path = join(this.#dir, frameObjectKey('', frame, this.#selector));
+    await mkdir(dirname(path), { recursive: true });
+    // written aside then renamed: a reader of the directory never sees half an image
+    const tmp = `${path}.tmp`;
+    await writeFile(tmp, frame.image);
+    await rename(tmp, path);
+    return [];
+  }
+
+  async close(): Promise<void> {}
+}
