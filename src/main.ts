@@ -14,6 +14,7 @@ const USAGE = `usage: openkvs <command> [options]
   put <stream> [file|-]         upload MKV or MP4 (a file, or stdin from ffmpeg/GStreamer)
   get <stream> [--start …] [-o out.mkv]                  GetMedia to a file or stdout
   fragments <stream> [--since T] [--until T]             ListFragments
+  hooks set|clear|describe|events <stream> …             frame hooks and timeline events (docs/frames.md)
   Client commands take --endpoint-url, --region, --access-key-id, --secret-access-key (or AWS_* variables).
 
 openkvs serve [options]

@@ -1,6 +1,7 @@
 import { EXIT, UsageError, type CliIo } from './context.js';
 import { fragmentsCommand } from './fragments-command.js';
 import { getCommand } from './get-command.js';
+import { hooksCommand } from './hooks-command.js';
 import { putCommand } from './put-command.js';
 import { ServiceError } from './kvs-http.js';
 import { streamsCommand } from './streams-command.js';
@@ -12,6 +13,7 @@ export const CLIENT_COMMANDS: Record<string, ClientCommand> = {
   get: getCommand,
   fragments: fragmentsCommand,
   put: putCommand,
+  hooks: hooksCommand,
 };
 
 /** Run a client command, turning every failure into a message and a meaningful exit code. */
