@@ -4,7 +4,7 @@
 
 import { AUTH_ERRORS, KvsClient, KvsError } from './kvs.js';
 import { Player } from './player.js';
-import { findGaps, renderTimeline, toFragments } from './timeline.js';
+import { describeEvent, findGaps, labelColor, renderTimeline, toEvents, toFragments } from './timeline.js';
 
 const SESSION_KEY = 'openkvs.console.session';
 /** KVS's longest HLS session: a live view left open should not stop after the 300 s default. */
@@ -12,6 +12,9 @@ const HLS_SESSION_SECONDS = 43_200;
 const FRAGMENT_PAGE = 1000;
 /** ListFragments pages fetched for one timeline, so a wide range cannot hang the tab. */
 const MAX_FRAGMENT_PAGES = 20;
+/** Timeline events (frame hooks' results) fetched for one timeline, at most, in pages of EVENT_PAGE. */
+const MAX_EVENTS = 2000;
+const EVENT_PAGE = 1000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,7 +26,7 @@ let defaultRegion = 'us-east-1';
 let player;
 let routeGeneration = 0;
 const list = { tokens: [undefined], index: 0 };
-const streamState = { name: '', fromMs: 0, toMs: 0, fragments: [], selected: null, truncated: false };
+const streamState = { name: '', fromMs: 0, toMs: 0, fragments: [], selected: null, truncated: false, events: [] };
 
 // ---- session ----------------------------------------------------------------------------------------------------
 
@@ -64,6 +67,11 @@ function localParts(ms) {
 }
 
 const formatTime = (ms) => localParts(ms).replace('T', ' ');
+/** Local time with milliseconds; timestamps arrive as float seconds, so round to the millisecond first. */
+function formatMillis(ms) {
+  const r = Math.round(ms);
+  return `${formatTime(r)}.${pad(((r % 1000) + 1000) % 1000, 3)}`;
+}
 /** datetime-local values are local wall-clock time without a zone, which Date reads as local time. */
 const parseLocalInput = (value) => new Date(value).getTime();
 
@@ -246,13 +254,16 @@ async function showStream(name, stale) {
   }
   $('timeline-summary').textContent = '';
   $('fragment-info').textContent = '';
+  clearEvents();
+  $('consumer').replaceChildren();
+  $('consumer-panel').hidden = true;
   if (streamState.name !== name) {
     const now = Date.now();
     setRange('timeline', now - 3_600_000, now + 60_000);
     setRange('range', now - 300_000, now);
   }
-  Object.assign(streamState, { name, fragments: [], selected: null });
-  await Promise.all([loadDetails(name, stale), loadTimeline(stale)]);
+  Object.assign(streamState, { name, fragments: [], selected: null, events: [] });
+  await Promise.all([loadDetails(name, stale), loadConsumer(name, stale), loadTimeline(stale)]);
 }
 
 function setRange(prefix, fromMs, toMs) {
@@ -326,6 +337,8 @@ async function loadTimeline(stale) {
   }
   const name = streamState.name;
   $('timeline').dataset.state = 'loading';
+  // Events are an openkvs extension: asked for alongside the fragments, and never able to fail the timeline.
+  const events = loadEvents(name, fromMs, toMs, stale);
   const all = [];
   let truncated = false;
   try {
@@ -350,11 +363,13 @@ async function loadTimeline(stale) {
     }
     return;
   }
+  const found = await events;
   if (stale()) {
     return;
   }
-  Object.assign(streamState, { fromMs, toMs, fragments: toFragments(all), truncated });
+  Object.assign(streamState, { fromMs, toMs, fragments: toFragments(all), truncated, events: found?.events ?? [] });
   drawTimeline();
+  showEvents(found);
   const fragments = streamState.fragments;
   const gaps = findGaps(fragments);
   const seconds = fragments.reduce((sum, f) => sum + f.lengthMs, 0) / 1000;
@@ -371,9 +386,120 @@ async function loadTimeline(stale) {
 }
 
 function drawTimeline() {
-  renderTimeline($('timeline'), { fromMs: streamState.fromMs, toMs: streamState.toMs, fragments: streamState.fragments, selected: streamState.selected }, (f) => {
-    void playFromFragment(f);
-  });
+  renderTimeline(
+    $('timeline'),
+    { fromMs: streamState.fromMs, toMs: streamState.toMs, fragments: streamState.fragments, selected: streamState.selected, events: streamState.events },
+    (f) => void playFromFragment(f),
+    (e) => void playFromEvent(e),
+  );
+}
+
+// ---- timeline events and the frame consumer (openkvs extensions, docs/frames.md) --------------------------------
+
+/**
+ * ListFrameEvents over the timeline's server-time range, page by page up to MAX_EVENTS. Resolves to null when the
+ * server refuses (no such operation on an older server, an unknown stream, …): the console then shows no events.
+ */
+async function loadEvents(name, fromMs, toMs, stale) {
+  const request = { StreamName: name, StartTimestamp: fromMs / 1000, EndTimestamp: toMs / 1000, TimestampType: 'SERVER_TIMESTAMP', MaxResults: EVENT_PAGE };
+  const all = [];
+  let truncated = false;
+  try {
+    let out = await client.call('/openkvs/listFrameEvents', request);
+    all.push(...(out.Events ?? []));
+    while (out.NextToken && !stale()) {
+      if (all.length >= MAX_EVENTS) {
+        truncated = true;
+        break;
+      }
+      out = await client.call('/openkvs/listFrameEvents', { ...request, MaxResults: Math.min(EVENT_PAGE, MAX_EVENTS - all.length), NextToken: out.NextToken });
+      all.push(...(out.Events ?? []));
+    }
+  } catch {
+    return null;
+  }
+  if (all.length > MAX_EVENTS) {
+    all.length = MAX_EVENTS;
+    truncated = true;
+  }
+  return { events: toEvents(all), truncated };
+}
+
+function clearEvents() {
+  $('events').querySelector('tbody').replaceChildren();
+  $('events-summary').textContent = '';
+  $('events-panel').hidden = true;
+  delete $('events').dataset.state;
+  delete $('timeline').dataset.events;
+}
+
+/** The list under the timeline: one row per event; a click plays from it. @param {{ events: object[], truncated: boolean } | null} found */
+function showEvents(found) {
+  clearEvents();
+  if (found === null) {
+    $('events').dataset.state = 'unavailable';
+    return;
+  }
+  const { events, truncated } = found;
+  $('timeline').dataset.events = String(events.length);
+  $('events').dataset.state = 'loaded';
+  const labels = new Set(events.map((e) => e.label));
+  $('events-summary').textContent =
+    events.length === 0
+      ? 'No timeline events in this range.'
+      : `${events.length} event${events.length === 1 ? '' : 's'} · ${labels.size} label${labels.size === 1 ? '' : 's'}` +
+        (truncated ? ` · only the first ${events.length} are shown: narrow the range` : '') +
+        ' · click one to play from it';
+  $('events').parentElement.hidden = events.length === 0;
+  $('events').querySelector('tbody').replaceChildren(
+    ...events.map((e, i) => {
+      const row = el('tr', undefined, { 'data-event-index': String(i), 'data-label': e.label, title: describeEvent(e) });
+      const time = el('td');
+      time.append(el('button', `${formatMillis(e.serverMs)}`, { type: 'button', class: 'link' }));
+      const label = el('td');
+      const swatch = el('span', undefined, { class: 'swatch', 'aria-hidden': 'true' });
+      // CSSOM, not a style attribute: allowed by the page's style-src 'self'.
+      swatch.style.backgroundColor = labelColor(e.label);
+      label.append(swatch, document.createTextNode(e.label));
+      row.append(time, el('td', formatMillis(e.producerMs)), label, el('td', e.confidence === null ? '–' : e.confidence.toFixed(2)), el('td', e.hook));
+      row.addEventListener('click', () => void playFromEvent(e));
+      return row;
+    }),
+  );
+  $('events-panel').hidden = false;
+}
+
+/** DescribeFrameConsumer in the details column; nothing at all when the server refuses. */
+async function loadConsumer(name, stale) {
+  let out;
+  try {
+    out = await client.call('/openkvs/describeFrameConsumer', { StreamName: name });
+  } catch {
+    return;
+  }
+  if (stale() || typeof out.Status !== 'string') {
+    return;
+  }
+  const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : '–');
+  const rows = [['Status', out.LastError ? `${out.Status} (${out.LastError})` : out.Status]];
+  rows.push(['Frames delivered', num(out.FramesDelivered)], ['Frames dropped', num(out.FramesDropped)]);
+  rows.push(['Lag', typeof out.LagMs === 'number' && Number.isFinite(out.LagMs) ? `${(out.LagMs / 1000).toFixed(1)} s` : '–']);
+  if (out.Destination?.Uri !== undefined) {
+    rows.push(['Destination', `${out.Destination.Uri}\ndelivered ${num(out.Destination.Delivered)} · errors ${num(out.Destination.Errors)}${out.Destination.LastError ? `\n${out.Destination.LastError}` : ''}`]);
+  }
+  const hooks = Array.isArray(out.Hooks) ? out.Hooks : [];
+  if (hooks.length === 0) {
+    rows.push(['Hooks', 'none']);
+  }
+  for (const h of hooks) {
+    const counts = `calls ${num(h.Calls)} · errors ${num(h.Errors)} · timeouts ${num(h.Timeouts)} · events ${num(h.Events)}`;
+    rows.push([`Hook ${h.Name} (${h.Type})`, h.LastError ? `${counts}\n${h.LastError}` : counts]);
+  }
+  $('consumer').replaceChildren(
+    ...rows.flatMap(([k, v]) => [el('dt', k), el('dd', v, { 'data-field': k, class: 'multiline' })]),
+  );
+  $('consumer').dataset.status = out.Status;
+  $('consumer-panel').hidden = false;
 }
 
 /** Zoom the axis onto the fragments already listed (no new request: the range only shrinks around them). */
@@ -442,6 +568,31 @@ function playFromFragment(f) {
   return playRange(fromMs, toMs);
 }
 
+/**
+ * The player has no seek: play from the fragment holding the event's frame (its server time, 1 ms early so the
+ * fragment is in the range) to the end of the timeline's range.
+ */
+function playFromEvent(e) {
+  for (const row of $('events').querySelectorAll('tbody tr')) {
+    row.classList.toggle('selected', streamState.events[Number(row.dataset.eventIndex)]?.id === e.id);
+  }
+  const fragments = streamState.fragments;
+  const holding =
+    fragments.find((f) => f.number === e.fragment) ??
+    fragments.filter((f) => f.startMs <= e.serverMs && e.serverMs <= f.startMs + f.lengthMs).at(-1) ??
+    null;
+  streamState.selected = holding?.number ?? null;
+  drawTimeline();
+  $('fragment-info').textContent =
+    `Event ${e.label}${e.confidence === null ? '' : ` (${e.confidence.toFixed(2)})`} from hook ${e.hook}: ` +
+    `server time ${formatMillis(e.serverMs)}, producer time ${formatTime(e.producerMs)}` +
+    (holding !== null ? `, in fragment ${holding.number}.` : '.');
+  const fromMs = (holding?.startMs ?? e.serverMs) - 1;
+  const toMs = Math.max(streamState.toMs, (holding !== null ? holding.startMs + holding.lengthMs : e.serverMs) + 1);
+  setRange('range', fromMs, toMs);
+  return playRange(fromMs, toMs);
+}
+
 // ---- start ------------------------------------------------------------------------------------------------------
 
 async function start() {
@@ -484,6 +635,7 @@ async function start() {
     ev.preventDefault();
     const generation = routeGeneration;
     void loadTimeline(() => generation !== routeGeneration);
+    void loadConsumer(streamState.name, () => generation !== routeGeneration);
   });
   for (const button of $('timeline-form').querySelectorAll('button[data-last]')) {
     button.addEventListener('click', () => {
@@ -491,6 +643,7 @@ async function start() {
       setRange('timeline', now - Number(button.dataset.last) * 1000, now + 60_000);
       const generation = routeGeneration;
       void loadTimeline(() => generation !== routeGeneration);
+      void loadConsumer(streamState.name, () => generation !== routeGeneration);
     });
   }
   $('timeline-fit').addEventListener('click', fitTimeline);
