@@ -1,11 +1,12 @@
 import { CreateStreamCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import type { KinesisVideoArchivedMediaClient} from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetImagesCommand, InvalidArgumentException, NoDataRetentionException, type Image } from '@aws-sdk/client-kinesis-video-archived-media';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, realMedia } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';
-import { archivedClient, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { TEST_ACCESS_KEY, TEST_SECRET, archivedClient, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let kv: KinesisVideoClient;
@@ -70,6 +71,31 @@ describe('GetImages', () => {
     for (const img of withImages.slice(0, 6)) {
       const p = await probeImage(content(img));
       expect(p).toEqual({ codec: 'mjpeg', width: 640, height: 330, errors: '' });
+    }
+  });
+
+  it('works with the AWS CLI: get-images returns decodable JPEGs', async () => {
+    const name = await streamWith(fixture('mkv/h264-5s-1s-gop.mkv'), P0);
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY,
+      AWS_SECRET_ACCESS_KEY: TEST_SECRET,
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    };
+    // Asynchronously: the server runs in this process, so a blocking spawn would leave the CLI unanswered.
+    const cli = await promisify(execFile)(
+      'aws',
+      ['kinesis-video-archived-media', 'get-images', '--endpoint-url', server.url, '--stream-name', name, '--image-selector-type', 'PRODUCER_TIMESTAMP',
+        '--start-timestamp', String(P0 / 1000), '--end-timestamp', String(P0 / 1000 + 4), '--sampling-interval', '1000', '--format', 'JPEG', '--width-pixels', '320', '--output', 'json'],
+      { env, encoding: 'utf8', timeout: 60_000 },
+    );
+    const out = JSON.parse(cli.stdout) as { Images: { TimeStamp: number | string; ImageContent?: string; Error?: string }[] };
+    expect(out.Images).toHaveLength(5);
+    for (const img of out.Images) {
+      expect(img.Error).toBeUndefined();
+      expect(await probeImage(new Uint8Array(Buffer.from(img.ImageContent!, 'base64')))).toEqual({ codec: 'mjpeg', width: 320, height: 180, errors: '' });
     }
   });
 
