@@ -123,6 +123,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
         : { endpoint: config.s3Endpoint, region: config.s3Region ?? config.region, accessKeyId: config.s3AccessKeyId ?? '', secretAccessKey: config.s3SecretAccessKey ?? '' },
     signingKey: notificationKey,
     cwd: process.cwd(),
+    notifier,
   });
 
   const served: OperationTable = {

@@ -1,4 +1,6 @@
 import { compareNumbers } from '../core/timestamp-pages.js';
+import { parseTagsRun } from '../formats/mkv/mkv-tags.js';
+import { NOTIFICATION_TAG } from '../notifications/fragment-notifier.js';
 import type { FragmentReader } from '../core/fragment-reader.js';
 import type { StreamRecord } from '../core/stream-record.js';
 import type { StreamRegistry } from '../core/stream-registry.js';
@@ -39,7 +41,12 @@ export type ConsumerDeps = {
   events: FrameEvents;
   ffmpegPath: string;
   log: Logger;
+  /** An image of a fragment whose producer metadata asked for a notification reached the destination. */
+  onImageDelivered?: (frame: Frame, location: string, notificationValues: string[]) => void;
 };
+
+/** Fragments remembered as having asked for a notification (their images come out shortly after them). */
+const MAX_NOTIFYING_FRAGMENTS = 256;
 
 export type ConsumerStats = {
   framesDecoded: number;
@@ -72,6 +79,8 @@ export class FrameConsumer {
   /** Sampling slot of the last frame taken on the current media timeline (kept across an idle flush). */
   #lastSlot: number | null = null;
   #lastFed: { trackInfoId: number; mediaStartMs: number } | null = null;
+  /** Fragment number → the AWS_KINESISVIDEO_NOTIFICATION values its producer metadata carried. */
+  readonly #notifyValues = new Map<string, string[]>();
   #closed = false;
   #signalled = false;
   #wake: (() => void) | null = null;
@@ -82,7 +91,29 @@ export class FrameConsumer {
     this.#d = deps;
     this.#resumeAfter = deps.checkpoints.get(deps.stream.id);
     this.#checkpoint = this.#resumeAfter;
-    this.#runners = deps.sinks.map((sink) => new SinkRunner(sink, QUEUE_CAPACITY, (frame, events) => deps.events.add(deps.stream.id, sink.name, frame, events), (e) => this.#settled(e)));
+    this.#runners = deps.sinks.map((s) => this.#notifying(s)).map((sink) => new SinkRunner(sink, QUEUE_CAPACITY, (frame, events) => deps.events.add(deps.stream.id, sink.name, frame, events), (e) => this.#settled(e)));
+  }
+
+  /** The destination, telling the notifier about images of fragments that asked for a notification. */
+  #notifying(sink: FrameSink): FrameSink {
+    const notify = this.#d.onImageDelivered;
+    if (sink.type !== 'DESTINATION' || notify === undefined || sink.locate === undefined) {
+      return sink;
+    }
+    const asked = this.#notifyValues;
+    return {
+      name: sink.name,
+      type: sink.type,
+      close: () => sink.close(),
+      deliver: async (frame) => {
+        const events = await sink.deliver(frame);
+        const values = asked.get(frame.fragmentNumber);
+        if (values !== undefined) {
+          notify(frame, sink.locate!(frame), values);
+        }
+        return events;
+      },
+    };
   }
 
   start(): void {
@@ -164,6 +195,9 @@ export class FrameConsumer {
     if (bytes === undefined) {
       return; // expired meanwhile
     }
+    if (f.tagsSize > 0 && this.#d.onImageDelivered !== undefined) {
+      this.#rememberNotification(f.fragmentNumber, bytes.subarray(0, f.tagsSize));
+    }
     const mediaStartMs = (f.timecode * info.timecodeScaleNs) / 1e6;
     const last = this.#lastFed;
     const newTimeline = last === null || last.trackInfoId !== f.trackInfoId || mediaStartMs < last.mediaStartMs;
@@ -199,6 +233,24 @@ export class FrameConsumer {
     }
     if (!this.#closed) {
       this.#decoder = this.#newDecoder(info);
+    }
+  }
+
+  #rememberNotification(fragmentNumber: string, tagsBytes: Uint8Array): void {
+    let values: string[];
+    try {
+      values = parseTagsRun(tagsBytes).flatMap((t) => (t.name === NOTIFICATION_TAG ? [t.value] : []));
+    } catch {
+      return; // accepted at ingest; unreadable here only means no notification
+    }
+    if (values.length > 0) {
+      this.#notifyValues.set(fragmentNumber, values);
+      for (const old of this.#notifyValues.keys()) {
+        if (this.#notifyValues.size <= MAX_NOTIFYING_FRAGMENTS) {
+          break;
+        }
+        this.#notifyValues.delete(old);
+      }
     }
   }
 

@@ -9,7 +9,8 @@ import type { Logger } from '../util/logger.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { FileDestination } from './destinations/file-destination.js';
 import { S3Destination, type S3Settings } from './destinations/s3-destination.js';
-import { FrameConsumer } from './frame-consumer.js';
+import type { FragmentNotifier } from '../notifications/fragment-notifier.js';
+import { FrameConsumer, type ConsumerDeps } from './frame-consumer.js';
 import { FrameEvents } from './frame-events.js';
 import { HookConfigStore, hookModulePath, type HookConfig } from './hook-config.js';
 import { ModuleHook } from './hooks/module-hook.js';
@@ -32,6 +33,8 @@ export type FrameConsumersDeps = {
   signingKey: Buffer;
   /** Base for `file://./dir` destinations. */
   cwd: string;
+  /** Told about images of fragments whose metadata asked for a notification. */
+  notifier?: Pick<FragmentNotifier, 'notifyImage'>;
 };
 
 /** How often expired timeline events are deleted. */
@@ -150,6 +153,7 @@ export class FrameConsumers {
           events: this.events,
           ffmpegPath: this.#d.ffmpeg!.path,
           log: this.#d.log,
+          ...(this.#d.notifier !== undefined ? { onImageDelivered: this.#imageNotifier(stream.id, this.#d.notifier) } : {}),
         });
         entry.consumer = consumer;
         consumer.start();
@@ -176,6 +180,22 @@ export class FrameConsumers {
         this.#chain.delete(streamId);
       }
     });
+  }
+
+  #imageNotifier(streamId: number, notifier: Pick<FragmentNotifier, 'notifyImage'>): NonNullable<ConsumerDeps['onImageDelivered']> {
+    return (frame, location, notificationValues) => {
+      const stream = this.#d.registry.byId(streamId);
+      if (stream !== undefined) {
+        notifier.notifyImage(stream, {
+          fragmentNumber: frame.fragmentNumber,
+          producerTimestampMs: frame.producerTimestamp,
+          serverTimestampMs: frame.serverTimestamp,
+          format: frame.format,
+          location,
+          notificationValues,
+        });
+      }
+    };
   }
 
   #destination(config: ImageGeneration): FrameSink {

@@ -10,6 +10,8 @@ export interface FrameSink {
   readonly type: 'DESTINATION' | 'MODULE' | 'WEBHOOK' | 'MOTION';
   deliver(frame: Frame): Promise<HookEvent[]>;
   close(): Promise<void>;
+  /** Destinations: where a delivered frame went (file://…, s3://bucket/key, the endpoint), for image notifications. */
+  locate?(frame: Frame): string;
 }
 
 /** A call that ran past its time limit (counted apart from other failures). */

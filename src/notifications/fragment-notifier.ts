@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { StreamRecord } from '../core/stream-record.js';
 import type { StreamRegistry } from '../core/stream-registry.js';
 import { parseTagsRun } from '../formats/mkv/mkv-tags.js';
 import type { FragmentRecord } from '../store/fragment-store.js';
@@ -15,12 +16,23 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 type Config = { Status?: unknown; DestinationConfig?: { Uri?: unknown } };
 
+export type ImageDelivered = {
+  fragmentNumber: string;
+  producerTimestampMs: number;
+  serverTimestampMs: number;
+  format: 'JPEG' | 'PNG';
+  /** Where the destination put it: file://…, s3://bucket/key or the http(s) endpoint. */
+  location: string;
+  notificationValues: string[];
+};
+
 export type NotifierDeps = { registry: StreamRegistry; feed: FragmentFeed; key: Buffer; log: Logger; fetch?: typeof fetch };
 
 /**
  * UpdateNotificationConfiguration, honoured: when a stream's configuration is ENABLED with an http(s) Uri, each
  * PERSISTED fragment whose producer metadata carries AWS_KINESISVIDEO_NOTIFICATION is POSTed there as JSON (in place
  * of SNS), signed with HMAC-SHA256 (`x-openkvs-signature: sha256=<hex>` over the body), retried with backoff.
+ * Images the frame consumers deliver for such fragments are notified the same way (`NotificationType: IMAGE`).
  * Delivery never holds up ingest: it runs after the ack, bounded, and failures are only logged.
  */
 export class FragmentNotifier {
@@ -44,9 +56,8 @@ export class FragmentNotifier {
       return;
     }
     const stream = this.#d.registry.byId(f.streamId);
-    const config = stream?.notification as Config | null | undefined;
-    const uri = typeof config?.DestinationConfig?.Uri === 'string' ? config.DestinationConfig.Uri : undefined;
-    if (stream === undefined || config?.Status !== 'ENABLED' || uri === undefined || !/^https?:\/\//.test(uri)) {
+    const uri = stream === undefined ? undefined : this.#target(stream);
+    if (stream === undefined || uri === undefined) {
       return;
     }
     let tags;
@@ -59,11 +70,8 @@ export class FragmentNotifier {
     if (asked.length === 0) {
       return;
     }
-    if (this.#pending >= MAX_PENDING) {
-      this.#d.log.warn('notification dropped: too many pending', { stream: stream.name, fragmentNumber: f.fragmentNumber });
-      return;
-    }
-    const body = JSON.stringify({
+    this.#send(uri, stream.name, f.fragmentNumber, {
+      NotificationType: 'FRAGMENT',
       StreamArn: stream.arn,
       StreamName: stream.name,
       FragmentNumber: f.fragmentNumber,
@@ -72,8 +80,47 @@ export class FragmentNotifier {
       NotificationValues: asked.map((t) => t.value),
       FragmentMetadata: Object.fromEntries(tags.map((t) => [t.name, t.value])),
     });
+  }
+
+  /**
+   * An image of a fragment that asked for a notification was delivered (continuous image generation): POSTed like
+   * a fragment notification, with where the image went.
+   */
+  notifyImage(stream: StreamRecord, image: ImageDelivered): void {
+    const uri = this.#target(stream);
+    if (uri === undefined) {
+      return;
+    }
+    this.#send(uri, stream.name, image.fragmentNumber, {
+      NotificationType: 'IMAGE',
+      StreamArn: stream.arn,
+      StreamName: stream.name,
+      FragmentNumber: image.fragmentNumber,
+      ProducerTimestamp: image.producerTimestampMs / 1000,
+      ServerTimestamp: image.serverTimestampMs / 1000,
+      NotificationValues: image.notificationValues,
+      ImageFormat: image.format,
+      ImageLocation: image.location,
+    });
+  }
+
+  /** The http(s) Uri of a stream's ENABLED notification configuration. */
+  #target(stream: StreamRecord): string | undefined {
+    const config = stream.notification as Config | null;
+    const uri = typeof config?.DestinationConfig?.Uri === 'string' ? config.DestinationConfig.Uri : undefined;
+    return config?.Status === 'ENABLED' && uri !== undefined && /^https?:\/\//.test(uri) ? uri : undefined;
+  }
+
+  #send(uri: string, stream: string, fragmentNumber: string, payload: Record<string, unknown>): void {
+    if (this.#closed) {
+      return;
+    }
+    if (this.#pending >= MAX_PENDING) {
+      this.#d.log.warn('notification dropped: too many pending', { stream, fragmentNumber });
+      return;
+    }
     this.#pending++;
-    void this.#deliver(uri, body, stream.name, f.fragmentNumber).finally(() => this.#pending--);
+    void this.#deliver(uri, JSON.stringify(payload), stream, fragmentNumber).finally(() => this.#pending--);
   }
 
   async #deliver(uri: string, body: string, stream: string, fragmentNumber: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { CreateStreamCommand, UpdateNotificationConfigurationCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
+import { CreateStreamCommand, UpdateImageGenerationConfigurationCommand, UpdateNotificationConfigurationCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -91,6 +91,35 @@ describe('notifications (UpdateNotificationConfiguration)', () => {
     });
     const key = Buffer.from(readFileSync(join(server.dataDir, NOTIFICATION_KEY_FILE), 'utf8').trim(), 'base64');
     expect(mine[0]!.headers['x-openkvs-signature']).toBe(`sha256=${createHmac('sha256', key).update(mine[0]!.body).digest('hex')}`);
+  });
+
+  it('notifies each image continuous image generation delivers for a fragment that asked, with where it went', async () => {
+    const name = `nt-${++n}`;
+    const dir = join(server.dataDir, 'images', name);
+    await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: 1 }));
+    await kv.send(new UpdateNotificationConfigurationCommand({ StreamName: name, NotificationConfiguration: { Status: 'ENABLED', DestinationConfig: { Uri: receiverUrl } } }));
+    await kv.send(
+      new UpdateImageGenerationConfigurationCommand({
+        StreamName: name,
+        ImageGenerationConfiguration: { Status: 'ENABLED', ImageSelectorType: 'PRODUCER_TIMESTAMP', DestinationConfig: { Uri: `file://localhost${dir}`, DestinationRegion: 'us-east-1' }, SamplingInterval: 500, Format: 'JPEG' },
+      }),
+    );
+    const before = received.length;
+    const res = await putMedia(server.url, bodyWithMetadata(), { streamName: name, timecodeType: 'RELATIVE', producerStartTimestamp: '1750000000.000' });
+    const persisted = res.acks.filter((a) => a.EventType === 'PERSISTED').map((a) => a.FragmentNumber!);
+    const images = (): Record<string, unknown>[] => received.slice(before).map((r) => JSON.parse(r.body) as Record<string, unknown>).filter((b) => b['NotificationType'] === 'IMAGE');
+    await waitFor(() => images().length >= 2, 20_000);
+    await new Promise((r) => setTimeout(r, 1500)); // room for any image notification that should not come
+    // the one tagged fragment (the second second) holds two images at 500 ms sampling
+    expect(images().map((b) => b['ProducerTimestamp'])).toEqual([1750000001, 1750000001.5]);
+    for (const b of images()) {
+      expect(b).toMatchObject({ StreamName: name, FragmentNumber: persisted[1], NotificationValues: ['motion'], ImageFormat: 'JPEG' });
+      const location = b['ImageLocation'] as string;
+      expect(location.startsWith(`file://localhost${dir}/${name}/`)).toBe(true);
+      expect(readFileSync(location.slice('file://localhost'.length)).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    }
+    const fragments = received.slice(before).map((r) => JSON.parse(r.body) as Record<string, unknown>).filter((b) => b['NotificationType'] === 'FRAGMENT');
+    expect(fragments.map((b) => b['FragmentNumber'])).toEqual([persisted[1]]);
   });
 
   it('sends nothing while the configuration is DISABLED', async () => {

@@ -1,5 +1,5 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Frame, HookEvent } from '../frame.js';
 import { frameObjectKey } from '../frame-files.js';
 import type { FrameSink } from '../sink.js';
@@ -16,8 +16,16 @@ export class FileDestination implements FrameSink {
     this.#selector = selector;
   }
 
+  locate(frame: Frame): string {
+    return `file://localhost${this.#path(frame)}`;
+  }
+
+  #path(frame: Frame): string {
+    return resolve(this.#dir, frameObjectKey('', frame, this.#selector));
+  }
+
   async deliver(frame: Frame): Promise<HookEvent[]> {
-    const path = join(this.#dir, frameObjectKey('', frame, this.#selector));
+    const path = this.#path(frame);
     await mkdir(dirname(path), { recursive: true });
     // written aside then renamed: a reader of the directory never sees half an image
     const tmp = `${path}.tmp`;

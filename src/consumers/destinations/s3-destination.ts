@@ -34,6 +34,10 @@ export class S3Destination implements FrameSink {
     });
   }
 
+  locate(frame: Frame): string {
+    return `s3://${this.#bucket}/${frameObjectKey(this.#prefix, frame, this.#selector)}`;
+  }
+
   async deliver(frame: Frame): Promise<HookEvent[]> {
     const key = frameObjectKey(this.#prefix, frame, this.#selector);
     const url = new URL(`${this.#s3.endpoint.replace(/\/$/, '')}/${this.#bucket}/${key.split('/').map(encodeURIComponent).join('/')}`);

@@ -31,5 +31,9 @@ export class WebhookHook implements FrameSink {
     return events;
   }
 
+  locate(): string {
+    return this.#uri;
+  }
+
   async close(): Promise<void> {}
 }
