@@ -26,6 +26,8 @@ openkvs serve [options]
   --config FILE       JSON config file (any setting from the README table)
   --auth on|off       SigV4 enforcement (default on; off is for throwaway local use) env OPENKVS_AUTH
   --log-level L       debug|info|warn|error|silent (default info)               env OPENKVS_LOG_LEVEL
+  --tls-cert FILE     PEM certificate: serve HTTPS and WSS on the port           env OPENKVS_TLS_CERT
+  --tls-key FILE      PEM private key for --tls-cert                            env OPENKVS_TLS_KEY
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -61,11 +63,13 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string' },
         auth: { type: 'string' },
         'log-level': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
       },
       strict: true,
     });
     const flags: ConfigLayer = {};
-    const map: Record<string, string> = { port: 'port', host: 'host', 'data-dir': 'dataDir', region: 'region', auth: 'auth', 'log-level': 'logLevel' };
+    const map: Record<string, string> = { port: 'port', host: 'host', 'data-dir': 'dataDir', region: 'region', auth: 'auth', 'log-level': 'logLevel', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey' };
     for (const [flag, key] of Object.entries(map)) {
       const v = values[flag as keyof typeof values];
       if (v !== undefined) {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
 import type { OperationTable } from './api/operation.js';
@@ -37,6 +39,10 @@ import { FragmentNotifier } from './notifications/fragment-notifier.js';
 import { FrameConsumers } from './consumers/frame-consumers.js';
 import { frameConsumerOperations } from './api/operations/frame-consumers.js';
 import { mkdirSync } from 'node:fs';
+import { ChannelRegistry } from './signaling/channel-registry.js';
+import { SignalingHub } from './signaling/signaling-hub.js';
+import { signalingUpgrade } from './signaling/signaling-socket.js';
+import { signalingChannelOperations } from './api/operations/signaling-channels.js';
 import { join, resolve } from 'node:path';
 import { SessionTokens } from './playback/session-token.js';
 import { systemClock, type Clock } from './util/clock.js';
@@ -52,7 +58,7 @@ export type StartOptions = {
 };
 
 export type RunningServer = {
-  /** Base URL clients use (http://host:port). */
+  /** Base URL clients use (http(s)://host:port). */
   url: string;
   port: number;
   credentials: Credentials;
@@ -64,6 +70,8 @@ export type RunningServer = {
   retention: RetentionSweeper;
   feed: FragmentFeed;
   reader: FragmentReader;
+  channels: ChannelRegistry;
+  hub: SignalingHub;
   close(): Promise<void>;
 };
 
@@ -126,9 +134,22 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     notifier,
   });
 
+  const channels = new ChannelRegistry(db, { region: config.region, accountId: config.accountId, clock });
+  const hub = new SignalingHub(
+    channels,
+    {
+      maxViewers: config.signalingMaxViewers,
+      idleTimeoutMs: config.signalingIdleTimeoutSeconds * 1000,
+      maxConnectionMs: config.signalingMaxConnectionSeconds * 1000,
+      goAwayGraceMs: 60_000,
+    },
+    logger.child('signaling'),
+  );
+
   const served: OperationTable = {
     ...streamOperations({ registry, defaultCapacity: () => config.streamCapacity, region: config.region, now: () => clock.now() }),
-    ...tagOperations({ registry, resourceExists: (arn) => registry.find({ arn }) !== undefined }),
+    ...tagOperations({ registry, resourceExists: (arn) => registry.find({ arn }) !== undefined || channels.find(arn) !== undefined }),
+    ...signalingChannelOperations({ channels, registry, ice: { turnUris: config.turnUris, turnSecret: config.turnSecret, ttlSeconds: 300 }, now: () => clock.now() }),
     ...streamConfigOperations(registry, config.region),
     ...getMediaOperations({ registry, reader, feed, limits: new ReadLimits(config.getMediaCallsPerSecond, clock), clock }),
     ...archivedMediaOperations({ registry, reader }),
@@ -141,7 +162,14 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
 
   let ready = false;
   const app = createApp({ logger, verifier, operations, streamingRoutes: { '/putMedia': putMedia.route }, routers: [playbackRouter(playback), consoleRouter({ region: config.region })], publicUrl: config.publicUrl, isReady: () => ready });
-  const server: Server = createServer(app);
+  const tls = config.tlsCert !== null && config.tlsKey !== null ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
+  const server: Server = tls === null ? createServer(app) : createTlsServer(tls, app);
+  const upgrade = signalingUpgrade({ hub, channels, verifier, log: logger.child('signaling') });
+  server.on('upgrade', (req, socket, head) => {
+    if (!upgrade(req, socket, head as Buffer)) {
+      socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -154,7 +182,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   ready = true;
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  const url = `${tls === null ? 'http' : 'https'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
   logger.info('listening', { url, dataDir: config.dataDir, region: config.region, auth: config.auth });
 
   let closing: Promise<void> | null = null;
@@ -163,6 +191,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
       ready = false;
       await putMedia.closeAll();
       notifier.close();
+      hub.close();
       await consumers.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 5000);
@@ -192,6 +221,8 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     retention,
     feed,
     reader,
+    channels,
+    hub,
     close,
   };
 }

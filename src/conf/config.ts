@@ -50,6 +50,19 @@ export type Config = {
   s3Region: string | null;
   s3AccessKeyId: string | null;
   s3SecretAccessKey: string | null;
+  /** PEM files: when both are set the one port serves HTTPS and WSS, and every endpoint handed out says so. */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** TURN server URIs GetIceServerConfig returns (comma-separated in env/flags), e.g. turn:host:3478?transport=udp. */
+  turnUris: string[];
+  /** Shared secret of the TURN server (coturn `use-auth-secret`): GetIceServerConfig hands out time-limited credentials. */
+  turnSecret: string | null;
+  /** Viewers one signaling channel accepts at once (KVS: 10). */
+  signalingMaxViewers: number;
+  /** A signaling connection silent this long is closed (KVS: 600). */
+  signalingIdleTimeoutSeconds: number;
+  /** A signaling connection gets GO_AWAY after this long, and is closed a minute later (KVS: 3600). */
+  signalingMaxConnectionSeconds: number;
 };
 
 export const DEFAULT_PORT = 8080;
@@ -85,6 +98,13 @@ export const DEFAULT_CONFIG: Config = {
   s3Region: null,
   s3AccessKeyId: null,
   s3SecretAccessKey: null,
+  tlsCert: null,
+  tlsKey: null,
+  turnUris: [],
+  turnSecret: null,
+  signalingMaxViewers: 100,
+  signalingIdleTimeoutSeconds: 600,
+  signalingMaxConnectionSeconds: 3600,
 };
 
 export class ConfigError extends Error {

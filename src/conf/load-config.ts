@@ -23,6 +23,13 @@ export const ENV_KEYS: Record<string, string> = {
   OPENKVS_S3_REGION: 's3Region',
   OPENKVS_S3_ACCESS_KEY_ID: 's3AccessKeyId',
   OPENKVS_S3_SECRET_ACCESS_KEY: 's3SecretAccessKey',
+  OPENKVS_TLS_CERT: 'tlsCert',
+  OPENKVS_TLS_KEY: 'tlsKey',
+  OPENKVS_TURN_URIS: 'turnUris',
+  OPENKVS_TURN_SECRET: 'turnSecret',
+  OPENKVS_SIGNALING_MAX_VIEWERS: 'signalingMaxViewers',
+  OPENKVS_SIGNALING_IDLE_TIMEOUT_SECONDS: 'signalingIdleTimeoutSeconds',
+  OPENKVS_SIGNALING_MAX_CONNECTION_SECONDS: 'signalingMaxConnectionSeconds',
 };
 
 export function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
@@ -92,9 +99,19 @@ export function resolveConfig(...layers: ConfigLayer[]): Readonly<Config> {
     s3Region: v.optStr(merged, 's3Region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'a region name'),
     s3AccessKeyId: v.optStr(merged, 's3AccessKeyId', /^\S{3,128}$/, '3-128 non-space characters'),
     s3SecretAccessKey: v.optStr(merged, 's3SecretAccessKey', /^\S{3,128}$/, '3-128 non-space characters'),
+    tlsCert: v.optStr(merged, 'tlsCert', /^.+$/, 'a PEM certificate file path'),
+    tlsKey: v.optStr(merged, 'tlsKey', /^.+$/, 'a PEM private key file path'),
+    turnUris: v.uriList(merged, 'turnUris', /^turns?:[^\s,]+$/),
+    turnSecret: v.optStr(merged, 'turnSecret', /^\S{8,256}$/, '8-256 non-space characters'),
+    signalingMaxViewers: v.int(merged, 'signalingMaxViewers', d.signalingMaxViewers, 1, 100_000),
+    signalingIdleTimeoutSeconds: v.int(merged, 'signalingIdleTimeoutSeconds', d.signalingIdleTimeoutSeconds, 1, 86_400),
+    signalingMaxConnectionSeconds: v.int(merged, 'signalingMaxConnectionSeconds', d.signalingMaxConnectionSeconds, 1, 7 * 86_400),
   };
   if ((config.accessKeyId === null) !== (config.secretAccessKey === null)) {
     problems.push('accessKeyId and secretAccessKey must be set together (OPENKVS_ACCESS_KEY_ID / OPENKVS_SECRET_ACCESS_KEY)');
+  }
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
+    problems.push('tlsCert and tlsKey must be set together (--tls-cert / --tls-key)');
   }
   if ((config.s3AccessKeyId === null) !== (config.s3SecretAccessKey === null)) {
     problems.push('s3AccessKeyId and s3SecretAccessKey must be set together');
@@ -146,6 +163,20 @@ class Validator {
       return null;
     }
     return n;
+  }
+
+  /** A list of URIs: a JSON array, or one comma-separated string (environment, flags). */
+  uriList(src: ConfigLayer, key: string, pattern: RegExp): string[] {
+    const raw = src[key];
+    if (raw === undefined || raw === null || raw === '') {
+      return [];
+    }
+    const list = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;
+    if (!Array.isArray(list) || !list.every((u): u is string => typeof u === 'string' && pattern.test(u))) {
+      this.problems.push(`${key}: expected URIs matching ${pattern}, got ${JSON.stringify(raw)}`);
+      return [];
+    }
+    return list;
   }
 
   oneOf<T extends string>(src: ConfigLayer, key: string, def: T, allowed: readonly T[]): T {

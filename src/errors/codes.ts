@@ -21,6 +21,9 @@ export const ERROR_STATUS = {
   MissingCodecPrivateDataException: 400,
   InvalidCodecPrivateDataException: 400,
   InvalidMediaFrameException: 400,
+  AccountChannelLimitExceededException: 400,
+  InvalidClientException: 400,
+  SessionExpiredException: 400,
   // AWS front-door (authentication) errors
   MissingAuthenticationTokenException: 403,
   IncompleteSignatureException: 403,

@@ -90,4 +90,19 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX frame_events_producer ON frame_events (stream_id, producer_ts_ms, id);
   CREATE INDEX frame_events_server ON frame_events (stream_id, server_ts_ms, id);
   `,
+  // 4: WebRTC signaling channels (tags live in the shared tags table, by ARN)
+  `
+  CREATE TABLE signaling_channels (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    arn TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    version TEXT NOT NULL,
+    creation_time_ms INTEGER NOT NULL,
+    message_ttl_seconds INTEGER NOT NULL,
+    storage_status TEXT NOT NULL DEFAULT 'DISABLED',
+    storage_stream_arn TEXT,
+    relay INTEGER NOT NULL DEFAULT 0
+  );
+  `,
 ];
