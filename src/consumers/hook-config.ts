@@ -1,5 +1,5 @@
 import { realpathSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { invalidArgument } from '../errors/codes.js';
 import type { Db } from '../store/database.js';
 
@@ -53,7 +53,7 @@ export function hookModulePath(hooksDir: string, module: string): string {
     throw invalidArgument(`Hook module ${module} was not found in the hooks directory (${hooksDir}).`);
   }
   const rel = relative(root, file);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
     throw invalidArgument(`Hook module ${module} is outside the hooks directory (${hooksDir}).`);
   }
   if (!statSync(file).isFile() || !/\.(m?js|cjs|m?ts|cts)$/.test(file)) {

@@ -134,8 +134,9 @@ export type LiveDecoder = {
 export function startLiveDecoder(opts: LiveDecoderOptions): LiveDecoder {
   const input = new PassThrough();
   const output = new PassThrough();
-  const slot = `floor(t/${opts.intervalMs / 1000})`;
-  const select = `select='isnan(prev_selected_t)+gt(${slot.replace(/,/g, '\\,')}\\,${slot.replace('t/', 'prev_selected_t/')})'`;
+  // slots in whole milliseconds: t/0.1 in floating point puts 0.3 s in slot 2, not 3
+  const slot = (t: string): string => `floor(round(${t}*1000)/${opts.intervalMs})`;
+  const select = `select='isnan(prev_selected_t)+gt(${slot('t')}\\,${slot('prev_selected_t')})'`;
   const size = opts.width !== undefined || opts.height !== undefined ? `,scale=${opts.width ?? -2}:${opts.height ?? -2}` : '';
   const encode =
     opts.format === 'JPEG'
@@ -149,18 +150,36 @@ export function startLiveDecoder(opts: LiveDecoderOptions): LiveDecoder {
     .complexFilter(`[0:v:0]${select},split=2[img][lum];[img]null${size}[a];[lum]scale='min(${opts.lumaWidth},iw)':-2,format=gray[b]`)
     .outputOptions([
       '-map', '[a]', '-map', '[b]', ...encode, '-c:v:1', 'rawvideo',
+      // the encoders keep the input's millisecond timestamps (ffmpeg 5.1 otherwise rounds them to 1/framerate)
+      '-enc_time_base:v', '-1',
       '-fps_mode', 'passthrough', '-flush_packets', '1', '-cluster_time_limit', '0', '-cluster_size_limit', '1', '-live', '1',
     ])
     .outputFormat('matroska')
     .on('stderr', (line: string) => {
       stderr = (stderr + line + '\n').slice(-MAX_STDERR_CHARS);
     });
+  // fluent-ffmpeg probes ffmpeg before spawning it, and kill() in that window does nothing: remember the request
+  let started = false;
+  let killed = false;
   const done = new Promise<void>((resolve, reject) => {
     command.on('error', (err: Error) => reject(new Error(`ffmpeg failed: ${err.message}\n${stderr}`)));
     command.on('end', () => resolve());
+    command.on('start', () => {
+      started = true;
+      if (killed) {
+        command.kill('SIGKILL');
+      }
+    });
   });
   command.pipe(output, { end: true });
   // ffmpeg may exit (bad input) while we still write: its closed stdin must not become an unhandled error
   input.on('error', () => undefined);
-  return { input, output, done, kill: () => command.kill('SIGKILL') };
+  const kill = (): void => {
+    killed = true;
+    input.end();
+    if (started) {
+      command.kill('SIGKILL');
+    }
+  };
+  return { input, output, done, kill };
 }
