@@ -15,7 +15,9 @@ import {
 import { GetIceServerConfigCommand, KinesisVideoSignalingClient } from '@aws-sdk/client-kinesis-video-signaling';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
+import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { promisify } from 'node:util';
 import { Role, SignalingClient } from 'amazon-kinesis-video-streams-webrtc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket as WsSocket } from 'ws';
@@ -146,6 +148,19 @@ describe('signaling channels (control plane, AWS SDK over TLS)', () => {
 
     await kv.send(new DeleteSignalingChannelCommand({ ChannelARN: arn }));
     await expect(kv.send(new DescribeSignalingChannelCommand({ ChannelARN: arn }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('works with the AWS CLI over TLS (its CA bundle set to the server certificate)', async () => {
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: TEST_SECRET, AWS_DEFAULT_REGION: REGION, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_CA_BUNDLE: cert.certFile };
+    const aws = (...args: string[]): Promise<{ stdout: string }> => promisify(execFile)('aws', [...args, '--endpoint-url', server.url, '--output', 'json'], { env, encoding: 'utf8', timeout: 60_000 });
+    // asynchronously: the server runs in this process
+    const created = JSON.parse((await aws('kinesisvideo', 'create-signaling-channel', '--channel-name', 'cli-channel')).stdout) as { ChannelARN: string };
+    expect(created.ChannelARN).toMatch(/:channel\/cli-channel\//);
+    const ep = JSON.parse(
+      (await aws('kinesisvideo', 'get-signaling-channel-endpoint', '--channel-arn', created.ChannelARN, '--single-master-channel-endpoint-configuration', 'Protocols=WSS,HTTPS,Role=MASTER')).stdout,
+    ) as { ResourceEndpointList: { Protocol: string; ResourceEndpoint: string }[] };
+    expect(ep.ResourceEndpointList.map((e) => e.Protocol)).toEqual(['WSS', 'HTTPS']);
+    expect(ep.ResourceEndpointList[0]!.ResourceEndpoint.startsWith('wss://')).toBe(true);
   });
 
   it('hands out exactly the requested endpoints, in order, with the scheme of the server (https, wss)', async () => {
