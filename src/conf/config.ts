@@ -63,6 +63,12 @@ export type Config = {
   signalingIdleTimeoutSeconds: number;
   /** A signaling connection gets GO_AWAY after this long, and is closed a minute later (KVS: 3600). */
   signalingMaxConnectionSeconds: number;
+  /** stun:/turn: URIs the server's own WebRTC peers (storage, relay) gather through; none by default. */
+  webrtcIceServers: string[];
+  /** Extra host addresses the server's peers offer as candidates, e.g. 127.0.0.1 (werift skips loopback). */
+  webrtcHostAddresses: string[];
+  /** Tests and single-machine development: the server's peers pair and answer 127.0.0.1 candidates only. */
+  webrtcLoopbackOnly: boolean;
 };
 
 export const DEFAULT_PORT = 8080;
@@ -105,6 +111,9 @@ export const DEFAULT_CONFIG: Config = {
   signalingMaxViewers: 100,
   signalingIdleTimeoutSeconds: 600,
   signalingMaxConnectionSeconds: 3600,
+  webrtcIceServers: [],
+  webrtcHostAddresses: [],
+  webrtcLoopbackOnly: false,
 };
 
 export class ConfigError extends Error {

@@ -30,6 +30,9 @@ export const ENV_KEYS: Record<string, string> = {
   OPENKVS_SIGNALING_MAX_VIEWERS: 'signalingMaxViewers',
   OPENKVS_SIGNALING_IDLE_TIMEOUT_SECONDS: 'signalingIdleTimeoutSeconds',
   OPENKVS_SIGNALING_MAX_CONNECTION_SECONDS: 'signalingMaxConnectionSeconds',
+  OPENKVS_WEBRTC_ICE_SERVERS: 'webrtcIceServers',
+  OPENKVS_WEBRTC_HOST_ADDRESSES: 'webrtcHostAddresses',
+  OPENKVS_WEBRTC_LOOPBACK_ONLY: 'webrtcLoopbackOnly',
 };
 
 export function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
@@ -106,6 +109,9 @@ export function resolveConfig(...layers: ConfigLayer[]): Readonly<Config> {
     signalingMaxViewers: v.int(merged, 'signalingMaxViewers', d.signalingMaxViewers, 1, 100_000),
     signalingIdleTimeoutSeconds: v.int(merged, 'signalingIdleTimeoutSeconds', d.signalingIdleTimeoutSeconds, 1, 86_400),
     signalingMaxConnectionSeconds: v.int(merged, 'signalingMaxConnectionSeconds', d.signalingMaxConnectionSeconds, 1, 7 * 86_400),
+    webrtcIceServers: v.uriList(merged, 'webrtcIceServers', /^(stuns?|turns?):[^\s,]+$/),
+    webrtcHostAddresses: v.uriList(merged, 'webrtcHostAddresses', /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/),
+    webrtcLoopbackOnly: v.bool(merged, 'webrtcLoopbackOnly', d.webrtcLoopbackOnly),
   };
   if ((config.accessKeyId === null) !== (config.secretAccessKey === null)) {
     problems.push('accessKeyId and secretAccessKey must be set together (OPENKVS_ACCESS_KEY_ID / OPENKVS_SECRET_ACCESS_KEY)');
@@ -177,6 +183,22 @@ class Validator {
       return [];
     }
     return list;
+  }
+
+  /** true/false, or their spellings in an environment variable or flag. */
+  bool(src: ConfigLayer, key: string, def: boolean): boolean {
+    const raw = src[key];
+    if (raw === undefined) {
+      return def;
+    }
+    if (raw === true || raw === 'true' || raw === '1') {
+      return true;
+    }
+    if (raw === false || raw === 'false' || raw === '0') {
+      return false;
+    }
+    this.problems.push(`${key}: expected true or false, got ${JSON.stringify(raw)}`);
+    return def;
   }
 
   oneOf<T extends string>(src: ConfigLayer, key: string, def: T, allowed: readonly T[]): T {
