@@ -1,5 +1,8 @@
-import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecoderSession, type DecodedFrame } from '../../../src/consumers/decoder-session.js';
 import { findFfmpeg } from '../../../src/frames/ffmpeg-binary.js';
 import type { LiveDecoderOptions } from '../../../src/frames/frame-decoder.js';
@@ -102,6 +105,29 @@ function imageSize(img: Uint8Array): { format: 'JPEG' | 'PNG'; width: number; he
 
 const T0 = 1_750_000_000_000;
 
+/** Pids of the live processes whose command line contains `marker` (read from /proc). */
+function processesWith(marker: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) {
+      continue;
+    }
+    let cmdline: string;
+    let state: string;
+    try {
+      cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      // the state after the parenthesised command name: a zombie has exited already
+      state = readFileSync(`/proc/${name}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0);
+    } catch {
+      continue; // gone while we looked
+    }
+    if (cmdline.includes(marker) && state !== 'Z') {
+      pids.push(Number(name));
+    }
+  }
+  return pids;
+}
+
 describe('DecoderSession', () => {
   it('has an ffmpeg to run', () => {
     expect(ffmpeg).not.toBeNull();
@@ -139,6 +165,24 @@ describe('DecoderSession', () => {
         expect(f.serverTimestamp).toBe(f.fragment.serverTimestampMs + offset);
         expect(f.producerTimestamp).toBe(T0 + f.mediaMs);
       }
+    });
+
+    // Regression: slots were floor(t/0.1) in floating point, and 0.3/0.1 < 3 put the frame at 300 ms in slot 2, so
+    // it was skipped and the frame after it taken. These frames sit exactly on a slot start that floating point misses.
+    it.each<[number, number, number[]]>([
+      [100, 50, [300, 600, 1200, 2400, 2900, 4100, 4300, 4800]],
+      [200, 25, [600, 1200, 2400, 4800]],
+      [400, 13, [1200, 2400, 4800]],
+    ])('every %i ms: %i frames, including the slot starts floating point misses (%j)', async (intervalMs, count, exact) => {
+      const { frames } = await decode(m, records, { intervalMs, format: 'JPEG', quality: 80, width: 160, lumaWidth: 160 });
+      const expected = gridPicks(input, intervalMs);
+      expect(expected).toHaveLength(count);
+      for (const ms of exact) {
+        expect(expected.map((e) => e.ms)).toContain(ms);
+      }
+      expect(frames.map((f) => f.mediaMs)).toEqual(expected.map((e) => e.ms));
+      expect(frames.map((f) => f.fragment.fragmentNumber)).toEqual(expected.map((e) => e.fragment.fragmentNumber));
+      expect(frames.map((f) => f.producerTimestamp)).toEqual(expected.map((e) => T0 + e.ms));
     });
 
     it.each<[string, Omit<LiveDecoderOptions, 'ffmpegPath' | 'intervalMs'>, { format: 'JPEG' | 'PNG'; width: number; height: number }, { width: number; height: number }]>([
@@ -214,6 +258,45 @@ describe('DecoderSession', () => {
       expect(s.accepts(records[4]!)).toBe(false);
     });
 
+    // Regression: fluent-ffmpeg probes ffmpeg before it spawns it, and a kill in that window did nothing: ffmpeg was
+    // started afterwards, waited on its stdin for good, and `finished` never settled.
+    it('kill right after construction (before ffmpeg is spawned): finished settles and no ffmpeg is left running', async () => {
+      // a thumbnail width no other test uses marks this session's ffmpeg in the process list (it is in the filter graph)
+      const lumaWidth = 1597;
+      const marker = `min(${lumaWidth},iw)`;
+      expect(processesWith(marker)).toEqual([]);
+      const s = new DecoderSession(m.info, { ffmpegPath: FFMPEG, intervalMs: 1000, format: 'JPEG', quality: 80, lumaWidth }, () => undefined);
+      s.kill();
+      const outcome = await Promise.race([
+        s.finished.then(
+          () => 'resolved',
+          (err: Error) => err.message,
+        ),
+        new Promise<string>((r) => setTimeout(() => r('still running after 15 s'), 15_000)),
+      ]);
+      // killed on spawn (SIGKILL), or it read the header alone and quit first: either way ffmpeg exited
+      expect(outcome).toMatch(/^resolved$|SIGKILL|ffmpeg failed/);
+      expect(s.exited).toBe(true);
+      expect(s.accepts(records[0]!)).toBe(false);
+      // nothing is spawned later either
+      await new Promise((r) => setTimeout(r, 500));
+      expect(processesWith(marker)).toEqual([]);
+    });
+
+    it('the process-list check sees a running session’s ffmpeg, and kill removes it', async () => {
+      const lumaWidth = 1599;
+      const marker = `min(${lumaWidth},iw)`;
+      const s = new DecoderSession(m.info, { ffmpegPath: FFMPEG, intervalMs: 1000, format: 'JPEG', quality: 80, lumaWidth }, () => undefined);
+      const deadline = Date.now() + 15_000;
+      while (processesWith(marker).length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(processesWith(marker)).toHaveLength(1);
+      s.kill();
+      await expect(s.finished).rejects.toThrow(/SIGKILL/);
+      expect(processesWith(marker)).toEqual([]);
+    });
+
     it('input ffmpeg cannot read: finished rejects with ffmpeg’s reason', async () => {
       const bad: StoredTrackInfo = { ...m.info, header: new Uint8Array(4096).fill(0x42) };
       const s = new DecoderSession(bad, { ffmpegPath: FFMPEG, intervalMs: 1000, format: 'JPEG', quality: 80, lumaWidth: 160 }, () => undefined);
@@ -236,6 +319,37 @@ describe('DecoderSession', () => {
       expect(input).toHaveLength(1640);
     });
 
+    // Regression: the encoders rounded the copied epoch-ms timestamps to 1/framerate, so images came out up to 16 ms
+    // before their frames (…790149 → …790133, …791016 → …791000), and a frame right at a cluster start was given the
+    // previous fragment.
+    it('every 1000 ms: the exact producer timestamps of the picked frames', async () => {
+      const { frames } = await decode(m, records, { intervalMs: 1000, format: 'JPEG', quality: 80, width: 160, lumaWidth: 160 });
+      const expected = gridPicks(input, 1000);
+      expect(frames.slice(0, 3).map((f) => f.producerTimestamp)).toEqual([1_703_120_790_149, 1_703_120_791_016, 1_703_120_792_016]);
+      expect(frames.slice(0, 3).map((f) => f.fragment.fragmentNumber)).toEqual([records[0]!.fragmentNumber, records[0]!.fragmentNumber, records[1]!.fragmentNumber]);
+      expect(frames.map((f) => f.mediaMs)).toEqual(expected.map((e) => e.ms));
+      expect(frames.map((f) => f.producerTimestamp)).toEqual(expected.map((e) => e.ms));
+      expect(frames.map((f) => f.fragment.fragmentNumber)).toEqual(expected.map((e) => e.fragment.fragmentNumber));
+      expect(frames.map((f) => f.serverTimestamp)).toEqual(expected.map((e) => e.fragment.serverTimestampMs + (e.ms - e.fragment.timecode)));
+    });
+
+    it('every 201 ms: each frame from the fragment it is in, at its exact timestamps, including those at a cluster start', async () => {
+      const { frames } = await decode(m, records, { intervalMs: 201, format: 'JPEG', quality: 80, width: 160, lumaWidth: 160 });
+      const expected = gridPicks(input, 201);
+      expect(expected).toHaveLength(273);
+      // the picks that are a cluster's first frame (rounded to 1/30 s they came out 16 ms early, in the fragment before)
+      const atStart = [9, 11, 22, 24, 35].map((i) => ({ ms: m.clusters[i]!.timecode, fragment: records[i]!.fragmentNumber }));
+      expect(atStart.map((a) => a.ms - 1_703_120_790_149)).toEqual([13_500, 16_500, 33_000, 36_000, 52_500]);
+      for (const a of atStart) {
+        expect(expected.map((e) => e.ms)).toContain(a.ms);
+        expect(frames.find((f) => f.producerTimestamp === a.ms)?.fragment.fragmentNumber).toBe(a.fragment);
+      }
+      expect(frames.map((f) => f.mediaMs)).toEqual(expected.map((e) => e.ms));
+      expect(frames.map((f) => f.fragment.fragmentNumber)).toEqual(expected.map((e) => e.fragment.fragmentNumber));
+      expect(frames.map((f) => f.producerTimestamp)).toEqual(expected.map((e) => e.ms));
+      expect(frames.map((f) => f.serverTimestamp)).toEqual(expected.map((e) => e.fragment.serverTimestampMs + (e.ms - e.fragment.timecode)));
+    });
+
     it.each<[number, number]>([
       [1000, 55],
       [1500, 37],
@@ -254,6 +368,47 @@ describe('DecoderSession', () => {
         expect(imageSize(f.image)).toEqual({ format: 'JPEG', width: 320, height: 240 });
         expect({ width: f.luma.width, height: f.luma.height, bytes: f.luma.data.length }).toEqual({ width: 160, height: 120, bytes: 160 * 120 });
       }
+    });
+  });
+
+  // Made at test time (not a stored fixture): every frame of a 5 fps clip sits on a 200 ms slot start.
+  describe('a 5 fps clip (10 s testsrc, one 1 s GOP per cluster, made with ffmpeg into a temp dir)', () => {
+    let dir: string;
+    let m: Media;
+    let records: FragmentRecord[];
+    let input: { ms: number; fragment: FragmentRecord }[];
+
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'openkvs-decoder-5fps-'));
+      const file = join(dir, 'h264-10s-5fps.mkv');
+      // the media-fixtures mkv recipe at 5 fps: bitexact, keyframe every 5 frames, one cluster per GOP
+      execFileSync(FFMPEG, [
+        '-nostdin', '-hide_banner', '-loglevel', 'error', '-y',
+        '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=5:duration=10',
+        '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-g', '5', '-keyint_min', '5', '-sc_threshold', '0', '-bf', '0',
+        '-cluster_time_limit', '1100', '-cluster_size_limit', '8000000',
+        '-fflags', '+bitexact', '-flags:v', '+bitexact', '-map_metadata', '-1',
+        '-f', 'matroska', file,
+      ]);
+      m = mediaOf(new Uint8Array(readFileSync(file)));
+      records = recordsOf(m, (c) => T0 + c.timecode);
+      input = inputFrames(m, records);
+    });
+
+    afterAll(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('is the clip the test expects: 50 frames 200 ms apart in 10 clusters', () => {
+      expect(m.clusters.map((c) => c.timecode)).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]);
+      expect(input.map((f) => f.ms)).toEqual(Array.from({ length: 50 }, (_, k) => 200 * k));
+    });
+
+    it('every 200 ms: every frame, 600, 1200, 2400, 4800, 5800, 8200, 8600 and 9600 ms among them', async () => {
+      const { frames } = await decode(m, records, { intervalMs: 200, format: 'PNG', quality: 80, lumaWidth: 160 });
+      expect(frames.map((f) => f.mediaMs)).toEqual(input.map((f) => f.ms));
+      expect(frames.map((f) => f.fragment.fragmentNumber)).toEqual(input.map((f) => f.fragment.fragmentNumber));
+      expect(frames.map((f) => f.producerTimestamp)).toEqual(input.map((f) => T0 + f.ms));
     });
   });
 });

@@ -16,8 +16,9 @@ beforeAll(() => {
   outside = join(base, 'elsewhere');
   mkdirSync(join(hooksDir, 'sub'), { recursive: true });
   mkdirSync(join(hooksDir, 'dir.mjs'));
+  mkdirSync(join(hooksDir, '..dots'));
   mkdirSync(outside);
-  for (const f of ['a.mjs', 'b.js', 'c.cjs', 'd.ts', 'e.mts', 'f.cts', 'sub/g.mjs', 'notes.txt', 'noext', 'h.mjs.bak', 'UP.MJS']) {
+  for (const f of ['a.mjs', 'b.js', 'c.cjs', 'd.ts', 'e.mts', 'f.cts', 'sub/g.mjs', 'notes.txt', 'noext', 'h.mjs.bak', 'UP.MJS', '..motion.mjs', '..dots/i.mjs']) {
     writeFileSync(join(hooksDir, f), 'export default () => undefined;\n');
   }
   writeFileSync(join(outside, 'evil.mjs'), 'export default () => undefined;\n');
@@ -54,6 +55,10 @@ describe('hookModulePath', () => {
     ['./a.mjs', 'a.mjs'],
     ['sub/../a.mjs', 'a.mjs'],
     ['link-in.mjs (a link to a file inside)', 'a.mjs'],
+    // regression: a relative path starting with '..' was taken for one that climbs out of the directory
+    ['..motion.mjs', '..motion.mjs'],
+    ['./..motion.mjs', '..motion.mjs'],
+    ['..dots/i.mjs', '..dots/i.mjs'],
   ])('%s is accepted', (module, file) => {
     expect(hookModulePath(hooksDir, module.split(' ')[0]!)).toBe(join(hooksDir, file));
   });
@@ -73,6 +78,8 @@ describe('hookModulePath', () => {
     ['../sibling.mjs', /outside the hooks directory/],
     ['../elsewhere/evil.mjs', /outside the hooks directory/],
     ['sub/../../sibling.mjs', /outside the hooks directory/],
+    ['..', /outside the hooks directory/],
+    ['../hooks/../sibling.mjs', /outside the hooks directory/],
     ['ABS_OUTSIDE', /outside the hooks directory/],
     ['link-out.mjs', /outside the hooks directory/],
     ['dir-out/evil.mjs', /outside the hooks directory/],
