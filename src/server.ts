@@ -38,6 +38,8 @@ import { loadOrCreateSecretKey, NOTIFICATION_KEY_FILE, SESSION_KEY_FILE } from '
 import { FragmentNotifier } from './notifications/fragment-notifier.js';
 import { FrameConsumers } from './consumers/frame-consumers.js';
 import { frameConsumerOperations } from './api/operations/frame-consumers.js';
+import { webrtcStorageOperations } from './api/operations/webrtc-storage.js';
+import { StorageSessions } from './webrtc/storage-sessions.js';
 import { mkdirSync } from 'node:fs';
 import { ChannelRegistry } from './signaling/channel-registry.js';
 import { SignalingHub } from './signaling/signaling-hub.js';
@@ -70,6 +72,8 @@ export type RunningServer = {
   retention: RetentionSweeper;
   feed: FragmentFeed;
   reader: FragmentReader;
+  /** WebRTC ingestion: one recording peer per channel (JoinStorageSession). */
+  storage: StorageSessions;
   channels: ChannelRegistry;
   hub: SignalingHub;
   close(): Promise<void>;
@@ -89,11 +93,13 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const retention = new RetentionSweeper(registry, store, buffer, clock, logger.child('retention'));
   const reader = new FragmentReader(store, buffer, clock);
   const feed = new FragmentFeed((f, bytes) => reader.remember(f, bytes));
+  // one limiter per stream, shared by PutMedia and WebRTC recordings: both draw on the same capacity
+  const limiters = new LimiterRegistry(registry, config.putMediaCallsPerSecond, clock);
   const putMedia = new PutMediaService({
     registry,
     store,
     buffer,
-    limiters: new LimiterRegistry(registry, config.putMediaCallsPerSecond, clock),
+    limiters,
     clock,
     chooseParser,
     feed,
@@ -146,10 +152,13 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     logger.child('signaling'),
   );
 
+  const storage = new StorageSessions({ hub, channels, webrtc: config, writer: { registry, store, buffer, feed, limiters, clock }, now: () => clock.now(), log: logger.child('webrtc-storage') });
+
   const served: OperationTable = {
     ...streamOperations({ registry, defaultCapacity: () => config.streamCapacity, region: config.region, now: () => clock.now() }),
     ...tagOperations({ registry, resourceExists: (arn) => registry.find({ arn }) !== undefined || channels.find(arn) !== undefined }),
     ...signalingChannelOperations({ channels, registry, ice: { turnUris: config.turnUris, turnSecret: config.turnSecret, ttlSeconds: 300 }, now: () => clock.now() }),
+    ...webrtcStorageOperations({ channels, sessions: storage }),
     ...streamConfigOperations(registry, config.region),
     ...getMediaOperations({ registry, reader, feed, limits: new ReadLimits(config.getMediaCallsPerSecond, clock), clock }),
     ...archivedMediaOperations({ registry, reader }),
@@ -190,6 +199,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     closing ??= (async () => {
       ready = false;
       await putMedia.closeAll();
+      await storage.close();
       notifier.close();
       hub.close();
       await consumers.close();
@@ -221,6 +231,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     retention,
     feed,
     reader,
+    storage,
     channels,
     hub,
     close,

@@ -19,8 +19,6 @@ const UNSUPPORTED: Record<string, string> = {
   '/getSignalingChannelEndpoint': 'Signaling channels are not supported by openkvs yet.',
   '/v1/get-ice-server-config': 'Signaling channels are not supported by openkvs yet.',
   '/v1/send-alexa-offer-to-master': 'SendAlexaOfferToMaster is not supported by openkvs.',
-  '/joinStorageSession': 'WebRTC ingestion is not supported by openkvs yet.',
-  '/joinStorageSessionAsViewer': 'WebRTC ingestion is not supported by openkvs yet.',
 };
 
 /** Table entries for every unsupported path; `served` lists paths another table already handles. */

@@ -1,0 +1,315 @@
+import {
+  CreateSignalingChannelCommand,
+  CreateStreamCommand,
+  GetSignalingChannelEndpointCommand,
+  KinesisVideoClient,
+  UpdateMediaStorageConfigurationCommand,
+} from '@aws-sdk/client-kinesis-video';
+import {
+  GetHLSStreamingSessionURLCommand,
+  GetMediaForFragmentListCommand,
+  ListFragmentsCommand,
+  type KinesisVideoArchivedMediaClient,
+} from '@aws-sdk/client-kinesis-video-archived-media';
+import { JoinStorageSessionAsViewerCommand, JoinStorageSessionCommand, KinesisVideoWebRTCStorageClient } from '@aws-sdk/client-kinesis-video-webrtc-storage';
+import { Role, SignalingClient } from 'amazon-kinesis-video-streams-webrtc';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MediaStreamTrack, RTCPeerConnection, useH264, useOPUS } from 'werift';
+import { WebSocket as WsSocket } from 'ws';
+import { H264Packetizer } from '../../src/formats/rtp/h264-packetizer.js';
+import { serializeRtpPacket } from '../../src/formats/rtp/rtp-packet.js';
+import { RtpSequencer } from '../../src/formats/rtp/rtp-sequencer.js';
+import { parseClusterBlocks } from '../../src/formats/mkv/mkv-blocks.js';
+import { MkvStreamParser } from '../../src/formats/mkv/mkv-stream-parser.js';
+import { STORAGE_CLIENT_ID } from '../../src/webrtc/storage-session.js';
+import { fixture } from '../helpers/media.js';
+import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
+import { selfSignedCert, trustingHandler, type TestCert } from '../helpers/tls.js';
+import { fixtureAccessUnits } from '../unit/formats/rtp/h264-fixture.js';
+import { KinesisVideoArchivedMediaClient as ArchivedClient } from '@aws-sdk/client-kinesis-video-archived-media';
+
+// WebRTC ingestion end to end: a werift MASTER signalling through the KVS WebRTC JS SDK (wss, TLS) sends a fixture
+// as RTP in real time; the operator flow runs through the AWS SDK clients; the recording is read back with
+// ListFragments, GetMediaForFragmentList and HLS, and decoded by ffprobe.
+
+const REGION = 'us-east-1';
+const credentials = { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET };
+const run = promisify(execFile);
+let cert: TestCert;
+let server: TestServer;
+let kv: KinesisVideoClient;
+let archive: KinesisVideoArchivedMediaClient;
+let tmp: string;
+let n = 0;
+
+/** ws, trusting the test certificate: what the SDK's `new WebSocket(url)` gets in Node 20. */
+class TrustingWebSocket extends WsSocket {
+  constructor(url: string, protocols?: string | string[]) {
+    super(url, protocols, { ca: cert.cert });
+  }
+}
+
+beforeAll(async () => {
+  cert = await selfSignedCert();
+  server = await startTestServer({ tlsCert: cert.certFile, tlsKey: cert.keyFile, region: REGION, webrtcHostAddresses: ['127.0.0.1'], webrtcLoopbackOnly: true });
+  kv = new KinesisVideoClient({ endpoint: server.url, region: REGION, credentials, maxAttempts: 1, requestHandler: trustingHandler(cert.cert) });
+  archive = new ArchivedClient({ endpoint: server.url, region: REGION, credentials, maxAttempts: 1, requestHandler: trustingHandler(cert.cert) });
+  (globalThis as { WebSocket?: unknown }).WebSocket = TrustingWebSocket;
+  tmp = mkdtempSync(join(tmpdir(), 'openkvs-webrtc-storage-'));
+});
+
+afterAll(async () => {
+  kv.destroy();
+  archive.destroy();
+  await server.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** The operator's flow: a stream with retention, a channel, and the channel's media storage mapped to the stream. */
+async function storageChannel(storage = true): Promise<{ channelArn: string; streamName: string; streamArn: string }> {
+  const i = ++n;
+  const streamName = `rec-${i}`;
+  const streamArn = (await kv.send(new CreateStreamCommand({ StreamName: streamName, DataRetentionInHours: 24 }))).StreamARN!;
+  const channelArn = (await kv.send(new CreateSignalingChannelCommand({ ChannelName: `rec-ch-${i}` }))).ChannelARN!;
+  if (storage) {
+    await kv.send(new UpdateMediaStorageConfigurationCommand({ ChannelARN: channelArn, MediaStorageConfiguration: { Status: 'ENABLED', StreamARN: streamArn } }));
+  }
+  return { channelArn, streamName, streamArn };
+}
+
+async function endpoints(channelArn: string, protocols: ('WSS' | 'HTTPS' | 'WEBRTC')[]): Promise<Record<string, string>> {
+  const out = await kv.send(new GetSignalingChannelEndpointCommand({ ChannelARN: channelArn, SingleMasterChannelEndpointConfiguration: { Protocols: protocols, Role: 'MASTER' } }));
+  return Object.fromEntries(out.ResourceEndpointList!.map((e) => [e.Protocol!, e.ResourceEndpoint!]));
+}
+
+function storageClient(endpoint: string): KinesisVideoWebRTCStorageClient {
+  return new KinesisVideoWebRTCStorageClient({ endpoint, region: REGION, credentials, maxAttempts: 1, requestHandler: trustingHandler(cert.cert) });
+}
+
+type TimedUnit = { timeMs: number; send: (t: { video: MediaStreamTrack; audio: MediaStreamTrack | null }) => void };
+
+/** The fixture's video (packetized with src/formats/rtp) and Opus packets (straight from the blocks), in time order. */
+function fixtureUnits(rel: string, withAudio: boolean): { units: TimedUnit[]; videoFrames: number; audioFrames: number } {
+  const { avcC, accessUnits } = fixtureAccessUnits(rel);
+  const pk = new H264Packetizer({ avcC });
+  const vseq = new RtpSequencer({ ssrc: 1111, payloadType: 96 });
+  const units: TimedUnit[] = accessUnits.map((au) => ({
+    timeMs: au.timeMs,
+    send: (t) => {
+      for (const p of vseq.packets(pk.packetize(au.nals), au.timeMs)) {
+        t.video.writeRtp(Buffer.from(serializeRtpPacket(p)));
+      }
+    },
+  }));
+  let audioFrames = 0;
+  if (withAudio) {
+    const parser = new MkvStreamParser();
+    const events = [...parser.push(fixture(rel)), ...parser.end()];
+    const header = events.find((e) => e.kind === 'header')!.header;
+    const opus = header.tracks.find((t) => t.codecId === 'A_OPUS')!;
+    const aseq = new RtpSequencer({ ssrc: 2222, payloadType: 111, clockRate: 48_000 });
+    for (const e of events) {
+      if (e.kind !== 'fragment') {
+        continue;
+      }
+      for (const b of parseClusterBlocks(e.fragment.bytes).blocks.filter((x) => x.track === opus.number)) {
+        for (const frame of b.frames) {
+          const timeMs = (b.timecode * header.timecodeScaleNs) / 1e6;
+          audioFrames++;
+          units.push({
+            timeMs,
+            send: (t) => {
+              for (const p of aseq.packets([{ payload: frame, marker: false }], timeMs)) {
+                t.audio?.writeRtp(Buffer.from(serializeRtpPacket(p)));
+              }
+            },
+          });
+        }
+      }
+    }
+  }
+  units.sort((a, b) => a.timeMs - b.timeMs);
+  return { units, videoFrames: accessUnits.length, audioFrames };
+}
+
+type Master = { signaling: SignalingClient; pc: RTCPeerConnection; connected: Promise<void>; offerFrom: Promise<string>; leave(): void };
+
+/** A master as the KVS WebRTC samples build one: SignalingClient (MASTER) + a peer answering the storage session's offer. */
+async function startMaster(channelArn: string, wss: string, withAudio: boolean): Promise<Master & { video: MediaStreamTrack; audio: MediaStreamTrack | null }> {
+  const signaling = new SignalingClient({ channelARN: channelArn, channelEndpoint: wss, role: Role.MASTER, region: REGION, credentials });
+  const pc = new RTCPeerConnection({
+    iceServers: [],
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: ['127.0.0.1'],
+    iceFilterCandidatePair: (p) => p.remoteCandidate.host === '127.0.0.1' && p.protocol.localCandidate?.host === '127.0.0.1',
+    iceFilterStunResponse: (_m, addr) => addr[0] === '127.0.0.1',
+    codecs: { video: [useH264()], audio: [useOPUS()] },
+  });
+  const video = new MediaStreamTrack({ kind: 'video' });
+  const audio = withAudio ? new MediaStreamTrack({ kind: 'audio' }) : null;
+  let offerFrom!: (id: string) => void;
+  const offered = new Promise<string>((r) => (offerFrom = r));
+  signaling.on('sdpOffer', (offer: { type: 'offer'; sdp: string }, senderClientId: string) => {
+    offerFrom(senderClientId);
+    void (async () => {
+      await pc.setRemoteDescription(offer);
+      for (const tr of pc.getTransceivers()) {
+        if (tr.kind === 'video') {
+          tr.setDirection('sendonly');
+          await tr.sender.replaceTrack(video);
+        } else if (audio !== null) {
+          tr.setDirection('sendonly');
+          await tr.sender.replaceTrack(audio);
+        } else {
+          // a video-only master refuses the audio the storage session asked for
+          tr.setDirection('inactive');
+        }
+      }
+      await pc.setLocalDescription(await pc.createAnswer());
+      if (pc.iceGatheringState !== 'complete') {
+        await pc.iceGatheringStateChange.watch((s) => s === 'complete');
+      }
+      signaling.sendSdpAnswer({ type: 'answer', sdp: pc.localDescription!.sdp } as never, senderClientId);
+    })();
+  });
+  signaling.on('iceCandidate', (c: object) => void pc.addIceCandidate(c as never).catch(() => undefined));
+  const connected = pc.connectionStateChange.watch((s) => s === 'connected').then(() => undefined);
+  await new Promise<void>((resolve, reject) => {
+    signaling.once('open', () => resolve());
+    signaling.once('error', (e: unknown) => reject(e instanceof Error ? e : new Error(String(e))));
+    signaling.open();
+  });
+  return { signaling, pc, connected, offerFrom: offered, video, audio, leave: () => signaling.close() };
+}
+
+/** Sends the units at their media times from now (real time, as a camera would). */
+async function sendRealTime(units: TimedUnit[], tracks: { video: MediaStreamTrack; audio: MediaStreamTrack | null }): Promise<void> {
+  const start = Date.now();
+  for (const u of units) {
+    const wait = start + u.timeMs - Date.now();
+    if (wait > 0) {
+      await new Promise((r) => setTimeout(r, wait));
+    }
+    u.send(tracks);
+  }
+}
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) {
+      return v;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function fragmentsOf(streamName: string): Promise<{ FragmentNumber?: string; ProducerTimestamp?: Date; FragmentLengthInMilliseconds?: number }[]> {
+  const out = await archive.send(new ListFragmentsCommand({ StreamName: streamName, MaxResults: 1000, FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(Date.now() - 3_600_000), EndTimestamp: new Date(Date.now() + 60_000) } } }));
+  return [...(out.Fragments ?? [])].sort((a, b) => a.FragmentNumber!.localeCompare(b.FragmentNumber!));
+}
+
+/** ffprobe's decoded frame counts per stream kind (execFile: asynchronous, so this process's server keeps serving). */
+async function decodedFrames(input: string): Promise<{ video: number; audio: number }> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_type,codec_name,nb_read_frames', '-of', 'json', input], { maxBuffer: 1 << 20 });
+  const streams = (JSON.parse(stdout) as { streams: { codec_type: string; codec_name: string; nb_read_frames?: string }[] }).streams;
+  const count = (kind: string): number => streams.filter((s) => s.codec_type === kind).reduce((sum, s) => sum + Number(s.nb_read_frames ?? 0), 0);
+  return { video: count('video'), audio: count('audio') };
+}
+
+/** The whole recording as one Matroska file (GetMediaForFragmentList), on disk for ffprobe. */
+async function recordingFile(streamName: string, numbers: string[], name: string): Promise<string> {
+  const out = await archive.send(new GetMediaForFragmentListCommand({ StreamName: streamName, Fragments: numbers }));
+  const path = join(tmp, name);
+  writeFileSync(path, await out.Payload!.transformToByteArray());
+  return path;
+}
+
+/** A full session: operator setup, master connects, JoinStorageSession, the fixture in real time, master leaves. */
+async function recordSession(rel: string, withAudio: boolean): Promise<{ streamName: string; sent: { videoFrames: number; audioFrames: number }; channelId: number }> {
+  const { channelArn, streamName } = await storageChannel();
+  const ep = await endpoints(channelArn, ['WEBRTC', 'WSS', 'HTTPS']);
+  expect(ep['WEBRTC']).toBe(server.url);
+  const master = await startMaster(channelArn, ep['WSS']!, withAudio);
+  const storage = storageClient(ep['WEBRTC']!);
+  try {
+    await storage.send(new JoinStorageSessionCommand({ channelArn }));
+    expect(await master.offerFrom).toBe(STORAGE_CLIENT_ID);
+    await master.connected;
+    const { units, videoFrames, audioFrames } = fixtureUnits(rel, withAudio);
+    await sendRealTime(units, master);
+    const channelId = server.channels.find(channelArn)!.id;
+    expect(server.storage.current(channelId)).toBeDefined();
+    // the master leaving ends the session: its last fragment is flushed and stored
+    master.leave();
+    await until('the storage session to end', () => (server.storage.current(channelId) === undefined ? true : undefined));
+    return { streamName, sent: { videoFrames, audioFrames }, channelId };
+  } finally {
+    storage.destroy();
+    master.leave();
+    await master.pc.close();
+  }
+}
+
+describe('WebRTC ingestion (JoinStorageSession) records the master into the mapped stream', () => {
+  it('records H.264 + Opus: one fragment per key frame, GetMedia and HLS decode close to every frame sent', async () => {
+    const { streamName, sent } = await recordSession('mkv/h264-opus-5s.mkv', true);
+    const fragments = await until('fragments', async () => {
+      const f = await fragmentsOf(streamName);
+      return f.length >= 4 ? f : undefined;
+    });
+    // 5 s with a key frame every second: 5 fragments (4 if the first GOP was missed before the first key frame)
+    expect(fragments.length).toBeGreaterThanOrEqual(4);
+    expect(fragments.length).toBeLessThanOrEqual(6);
+    const times = fragments.map((f) => f.ProducerTimestamp!.getTime());
+    expect(Math.abs(times[0]! - Date.now())).toBeLessThan(60_000);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+
+    const mkv = await recordingFile(streamName, fragments.map((f) => f.FragmentNumber!), 'av.mkv');
+    const decoded = await decodedFrames(mkv);
+    expect(decoded.video).toBeGreaterThanOrEqual(sent.videoFrames - 30);
+    expect(decoded.video).toBeLessThanOrEqual(sent.videoFrames);
+    expect(decoded.audio).toBeGreaterThanOrEqual(sent.audioFrames * 0.7);
+    expect(decoded.audio).toBeLessThanOrEqual(sent.audioFrames);
+
+    // HLS leaves the Opus track out (fMP4 carries AAC only here) and plays the video
+    const hls = await archive.send(new GetHLSStreamingSessionURLCommand({ StreamName: streamName, PlaybackMode: 'ON_DEMAND', HLSFragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(times[0]! - 1000), EndTimestamp: new Date(Date.now() + 1000) } } }));
+    const played = await decodedFrames(hls.HLSStreamingSessionURL!);
+    expect(played.video).toBe(decoded.video);
+    expect(played.audio).toBe(0);
+  }, 40_000);
+
+  it('records a video-only session (the master refuses audio)', async () => {
+    const { streamName, sent } = await recordSession('mkv/h264-5s-1s-gop.mkv', false);
+    const fragments = await until('fragments', async () => {
+      const f = await fragmentsOf(streamName);
+      return f.length >= 4 ? f : undefined;
+    });
+    const mkv = await recordingFile(streamName, fragments.map((f) => f.FragmentNumber!), 'video.mkv');
+    const decoded = await decodedFrames(mkv);
+    expect(decoded.video).toBeGreaterThanOrEqual(sent.videoFrames - 30);
+    expect(decoded.video).toBeLessThanOrEqual(sent.videoFrames);
+    expect(decoded.audio).toBe(0);
+  }, 40_000);
+
+  it('refuses a channel without media storage (InvalidArgumentException) and an unknown channel (ResourceNotFoundException)', async () => {
+    const { channelArn } = await storageChannel(false);
+    const storage = storageClient(server.url);
+    try {
+      await expect(storage.send(new JoinStorageSessionCommand({ channelArn }))).rejects.toMatchObject({ name: 'InvalidArgumentException', $metadata: { httpStatusCode: 400 } });
+      await expect(storage.send(new JoinStorageSessionCommand({ channelArn: channelArn.replace(/\/\d+$/, '/1') }))).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
+      await expect(storage.send(new JoinStorageSessionAsViewerCommand({ channelArn, clientId: 'viewer-1' }))).rejects.toMatchObject({ name: 'InvalidArgumentException' });
+    } finally {
+      storage.destroy();
+    }
+  });
+});
