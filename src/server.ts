@@ -45,6 +45,9 @@ import { ChannelRegistry } from './signaling/channel-registry.js';
 import { SignalingHub } from './signaling/signaling-hub.js';
 import { signalingUpgrade } from './signaling/signaling-socket.js';
 import { signalingChannelOperations } from './api/operations/signaling-channels.js';
+import { signalingRelayOperations } from './api/operations/signaling-relay.js';
+import { RelayService } from './webrtc/relay-service.js';
+import { peerSettingsOf } from './webrtc/peer-config.js';
 import { join, resolve } from 'node:path';
 import { SessionTokens } from './playback/session-token.js';
 import { systemClock, type Clock } from './util/clock.js';
@@ -76,6 +79,7 @@ export type RunningServer = {
   storage: StorageSessions;
   channels: ChannelRegistry;
   hub: SignalingHub;
+  relay: RelayService;
   close(): Promise<void>;
 };
 
@@ -151,6 +155,8 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     },
     logger.child('signaling'),
   );
+  const relay = new RelayService({ hub, channels, peer: peerSettingsOf(config), log: logger.child('relay') });
+  relay.start();
 
   const storage = new StorageSessions({ hub, channels, webrtc: config, writer: { registry, store, buffer, feed, limiters, clock }, now: () => clock.now(), log: logger.child('webrtc-storage') });
 
@@ -166,6 +172,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     ...getClipOperations({ registry, reader, packager }),
     ...getImagesOperations({ registry, sampler: ffmpeg === null ? null : new ImageSampler(reader, () => ffmpeg.path) }),
     ...frameConsumerOperations({ registry, consumers, reader }),
+    ...signalingRelayOperations({ channels, relay }),
   };
   const operations: OperationTable = { ...served, ...unsupportedOperations(new Set(Object.keys(served))) };
 
@@ -201,6 +208,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
       await putMedia.closeAll();
       await storage.close();
       notifier.close();
+      relay.close();
       hub.close();
       await consumers.close();
       await new Promise<void>((resolve) => {
@@ -234,6 +242,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     storage,
     channels,
     hub,
+    relay,
     close,
   };
 }

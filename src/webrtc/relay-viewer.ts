@@ -1,0 +1,100 @@
+// The relay's peer for one viewer: it answers the viewer's offer as if it were the master, sends the master's
+// video and audio to it through a bounded queue (relay-send-queue.ts), passes the viewer's key-frame requests and
+// audio up to the session.
+
+import { RTCPeerConnection, RtpHeader, RtpPacket, type Extensions, type RTCPeerConnectionConfig, type RTCRtpSender, type RTCRtpTransceiver } from 'werift';
+import { SendQueue, type SendQueueStats } from './relay-send-queue.js';
+import { gathered, localDescription, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
+
+/** One received packet, kept as fields so each viewer's sender can build its own copy (werift rewrites headers in place). */
+export type RelayPacket = { payload: Buffer; sequenceNumber: number; timestamp: number; marker: boolean };
+
+export type RelayViewerEvents = {
+  /** A PLI or FIR from the viewer. */
+  keyFrameRequest(): void;
+  /** An audio packet the viewer sent, with its RFC 6464 level if it sent one. */
+  audio(p: RelayPacket, audioLevel: number | undefined): void;
+  /** Its connection failed or closed. */
+  gone(): void;
+};
+
+const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+/** RTCP payload-specific feedback, FMT 4: Full Intra Request (RFC 5104 §4.3.1). */
+const FIR_FMT = 4;
+
+export class RelayViewer {
+  readonly id: string;
+  readonly #pc: RTCPeerConnection;
+  readonly #queue: SendQueue<[RTCRtpSender, RelayPacket]>;
+  readonly #video: RTCRtpTransceiver;
+  readonly #audio: RTCRtpTransceiver;
+  readonly #loopbackOnly: boolean;
+  #closed = false;
+
+  constructor(id: string, config: RTCPeerConnectionConfig, loopbackOnly: boolean, events: RelayViewerEvents) {
+    this.id = id;
+    this.#loopbackOnly = loopbackOnly;
+    this.#pc = new RTCPeerConnection(config);
+    this.#queue = new SendQueue(([sender, p]) => sender.sendRtp(new RtpPacket(new RtpHeader({ sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker }), p.payload)));
+    // Added before the offer is applied, so werift matches them to the offer's m-lines by kind and answers with
+    // sendonly video (a viewer's camera is not relayed) and sendrecv audio (or sendonly if the viewer has no mic).
+    this.#video = this.#pc.addTransceiver('video', { direction: 'sendonly' });
+    this.#audio = this.#pc.addTransceiver('audio', { direction: 'sendrecv' });
+    this.#video.sender.onPictureLossIndication.subscribe(() => events.keyFrameRequest());
+    this.#video.sender.onRtcp.subscribe((p) => {
+      if (p.type === 206 && (p as { feedback?: { count?: number } }).feedback?.count === FIR_FMT) {
+        events.keyFrameRequest();
+      }
+    });
+    this.#audio.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe((rtp: RtpPacket, ext?: Extensions) => {
+        const level = (ext?.[AUDIO_LEVEL_URI] as { level?: number } | undefined)?.level;
+        events.audio({ payload: rtp.payload, sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, marker: rtp.header.marker }, level);
+      });
+    });
+    this.#pc.connectionStateChange.subscribe((s) => {
+      if (s === 'failed' || s === 'closed') {
+        this.close();
+        events.gone();
+      }
+    });
+  }
+
+  get stats(): SendQueueStats {
+    return this.#queue.stats;
+  }
+
+  get connected(): boolean {
+    return this.#pc.connectionState === 'connected';
+  }
+
+  async answer(offer: SessionDescription): Promise<SessionDescription> {
+    await this.#pc.setRemoteDescription(offer);
+    await this.#pc.setLocalDescription(await this.#pc.createAnswer());
+    await gathered(this.#pc);
+    return localDescription(this.#pc, this.#loopbackOnly);
+  }
+
+  async addCandidate(c: IceCandidateInit): Promise<void> {
+    if (!this.#closed) {
+      await this.#pc.addIceCandidate(c);
+    }
+  }
+
+  sendVideo(p: RelayPacket): void {
+    this.#queue.push([this.#video.sender, p]);
+  }
+
+  sendAudio(p: RelayPacket): void {
+    this.#queue.push([this.#audio.sender, p]);
+  }
+
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#queue.close();
+    void this.#pc.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,196 @@
+// Relay mode end to end: a werift master sends the 1 s-GOP fixture as RTP in real time; viewers connect through
+// the server's relay (raw presigned signaling WebSockets, werift peers on loopback), and what each one receives
+// must decode. The server's peers run with webrtcLoopbackOnly, the test peers with the same filters.
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { H264Depacketizer } from '../../src/formats/rtp/h264-depacketizer.js';
+import { joinAnnexB } from '../../src/formats/rtp/h264-nal.js';
+import { H264Packetizer } from '../../src/formats/rtp/h264-packetizer.js';
+import { RtpSequencer } from '../../src/formats/rtp/rtp-sequencer.js';
+import { RELAY_CLIENT_ID } from '../../src/webrtc/relay-session.js';
+import { fixture } from '../helpers/media.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { signedPost } from '../helpers/signed-fetch.js';
+import { fixtureMedia } from '../helpers/webrtc-media.js';
+import { TestMaster, TestViewer } from '../helpers/webrtc-peers.js';
+
+const VIEWERS = 20;
+const OPUS_PT = 111;
+let server: TestServer;
+let dir: string;
+let n = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'openkvs-relay-'));
+  server = await startTestServer({ signalingMaxViewers: VIEWERS + 5, webrtcLoopbackOnly: true, webrtcHostAddresses: ['127.0.0.1'] });
+});
+
+afterAll(async () => {
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function call<T>(op: string, body: unknown): Promise<T> {
+  const res = await signedPost(`${server.url}/${op}`, JSON.stringify(body));
+  const text = await res.text();
+  if (!res.ok) {
+    throw new Error(`${op}: ${res.status} ${text}`);
+  }
+  return (text === '' ? {} : JSON.parse(text)) as T;
+}
+
+async function relayChannel(): Promise<string> {
+  const { ChannelARN } = await call<{ ChannelARN: string }>('createSignalingChannel', { ChannelName: `relay-${++n}` });
+  await call('openkvs/updateSignalingChannelRelay', { ChannelARN, Relay: 'ENABLED' });
+  return ChannelARN;
+}
+
+const sleepUntil = (t0: number, ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, t0 + ms - performance.now())));
+
+/** The master sends the video fixture (and the Opus of the opus fixture) in real time. */
+async function play(master: TestMaster): Promise<void> {
+  const v = fixtureMedia(fixture('mkv/h264-5s-1s-gop.mkv'));
+  const a = fixtureMedia(fixture('mkv/h264-opus-5s.mkv'));
+  const pk = new H264Packetizer({ avcC: v.avcC! });
+  const vs = new RtpSequencer({ ssrc: 1, payloadType: 102 });
+  const as = new RtpSequencer({ ssrc: 2, payloadType: OPUS_PT, clockRate: 48_000 });
+  const events = [...v.video.map((x) => ({ t: x.timeMs, video: x.nals })), ...a.opus.map((x) => ({ t: x.timeMs, opus: x.frame }))].sort((x, y) => x.t - y.t);
+  const t0 = performance.now();
+  for (const e of events) {
+    await sleepUntil(t0, e.t);
+    if ('video' in e) {
+      for (const p of vs.packets(pk.packetize(e.video), e.t)) {
+        master.send('video', p);
+      }
+    } else {
+      for (const p of as.packets([{ payload: e.opus, marker: false }], e.t)) {
+        master.send('audio', p);
+      }
+    }
+  }
+}
+
+/** A viewer speaks: the Opus frames of the opus fixture, in real time. */
+async function speak(viewer: TestViewer): Promise<Uint8Array[]> {
+  const { opus } = fixtureMedia(fixture('mkv/h264-opus-5s.mkv'));
+  const seq = new RtpSequencer({ ssrc: 3, payloadType: OPUS_PT, clockRate: 48_000 });
+  const t0 = performance.now();
+  for (const f of opus) {
+    await sleepUntil(t0, f.timeMs);
+    for (const p of seq.packets([{ payload: f.frame, marker: false }], f.timeMs)) {
+      viewer.sendAudio(p);
+    }
+  }
+  return opus.map((f) => f.frame);
+}
+
+/** Frames ffprobe decodes from what a viewer received, written as Annex-B from its first key frame. */
+async function decodedFrames(viewer: TestViewer): Promise<number> {
+  const d = new H264Depacketizer();
+  const aus = [...viewer.video.flatMap((p) => d.push({ payload: p.payload, marker: p.header.marker, sequenceNumber: p.header.sequenceNumber, timestamp: p.header.timestamp })), ...d.flush()];
+  const first = aus.findIndex((au) => au.keyframe);
+  if (first < 0) {
+    return 0;
+  }
+  const file = join(dir, `${viewer.id}.h264`);
+  writeFileSync(file, joinAnnexB(aus.slice(first).flatMap((au) => au.nalUnits)));
+  const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-f', 'h264', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
+  return Number(stdout.trim());
+}
+
+async function session(arn: string, viewers: TestViewer[]): Promise<TestMaster> {
+  const master = new TestMaster();
+  await master.open(server.url, arn);
+  await Promise.all(viewers.map((v) => v.open(server.url, arn)));
+  await Promise.all(viewers.map((v) => v.connected()));
+  await master.connected();
+  return master;
+}
+
+describe('relay mode', () => {
+  it('is an openkvs channel setting, refused with KVS errors for unknown channels and bad values', async () => {
+    const { ChannelARN } = await call<{ ChannelARN: string }>('createSignalingChannel', { ChannelName: `relay-${++n}` });
+    expect(await call('openkvs/describeSignalingChannelRelay', { ChannelARN })).toEqual({ ChannelARN, Relay: 'DISABLED' });
+    await call('openkvs/updateSignalingChannelRelay', { ChannelARN, Relay: 'ENABLED' });
+    expect(await call('openkvs/describeSignalingChannelRelay', { ChannelARN })).toEqual({ ChannelARN, Relay: 'ENABLED' });
+    const bad = await signedPost(`${server.url}/openkvs/updateSignalingChannelRelay`, JSON.stringify({ ChannelARN, Relay: 'ON' }));
+    expect([bad.status, bad.headers.get('x-amzn-errortype')]).toEqual([400, 'InvalidArgumentException']);
+    const missing = await signedPost(`${server.url}/openkvs/describeSignalingChannelRelay`, JSON.stringify({ ChannelARN: ChannelARN.replace(/\/\d+$/, '/1') }));
+    expect([missing.status, missing.headers.get('x-amzn-errortype')]).toEqual([404, 'ResourceNotFoundException']);
+  });
+
+  it('relays one master connection to 20 viewers who all decode the video, and a viewer is heard by the master', async () => {
+    const arn = await relayChannel();
+    const viewers = Array.from({ length: VIEWERS }, (_, i) => new TestViewer(`viewer-${n}-${i}`, { sendAudio: i === 0 }));
+    const master = await session(arn, viewers);
+
+    const [, spoken] = await Promise.all([play(master), speak(viewers[0]!)]);
+    await new Promise((r) => setTimeout(r, 500));
+
+    // one upstream connection: the master saw one offer, from the relay, and has one peer
+    expect(master.offersFrom).toEqual([RELAY_CLIENT_ID]);
+    expect(master.peers).toHaveLength(1);
+    const described = await call<{ Session: Record<string, unknown> }>('openkvs/describeSignalingChannelRelay', { ChannelARN: arn });
+    expect(described.Session).toMatchObject({ Viewers: VIEWERS, ConnectedViewers: VIEWERS, Upstream: 'CONNECTED', UpstreamConnections: 1, DroppedPackets: 0 });
+    // key-frame requests from 20 joining viewers were coalesced before they reached the master
+    expect(master.pliCount).toBeGreaterThanOrEqual(1);
+    expect(master.pliCount).toBeLessThan(VIEWERS);
+
+    const frames = await Promise.all(viewers.map(decodedFrames));
+    expect(frames).toEqual(viewers.map(() => 150));
+    expect(viewers.every((v) => v.audioPackets > 200)).toBe(true);
+
+    // the speaking viewer's Opus frames reached the master unchanged
+    const sent = new Set(spoken.map((f) => Buffer.from(f).toString('hex')));
+    expect(master.receivedAudio.length).toBeGreaterThan(200);
+    expect(master.receivedAudio.every((p) => sent.has(p.toString('hex')))).toBe(true);
+
+    await Promise.all(viewers.map((v) => v.close()));
+    await master.close();
+  });
+
+  it('keeps sending everything to 19 viewers while the 20th has stalled', async () => {
+    const arn = await relayChannel();
+    const viewers = Array.from({ length: VIEWERS }, (_, i) => new TestViewer(`stall-${n}-${i}`));
+    const master = await session(arn, viewers);
+    const stalled = viewers[VIEWERS - 1]!;
+    stalled.stall();
+
+    await play(master);
+    await new Promise((r) => setTimeout(r, 500));
+
+    const frames = await Promise.all(viewers.slice(0, -1).map(decodedFrames));
+    expect(frames).toEqual(frames.map(() => 150));
+    expect(stalled.video.length).toBe(0);
+
+    await Promise.all(viewers.map((v) => v.close()));
+    await master.close();
+  });
+
+  it('closes the viewers (and sends them GO_AWAY) when the master leaves, and connects upstream only once the master is there', async () => {
+    const arn = await relayChannel();
+    const viewer = new TestViewer(`early-${n}`);
+    await viewer.open(server.url, arn);
+    await viewer.connected();
+    const before = await call<{ Session: Record<string, unknown> }>('openkvs/describeSignalingChannelRelay', { ChannelARN: arn });
+    expect(before.Session).toMatchObject({ Viewers: 1, Upstream: 'NONE', UpstreamConnections: 0 });
+
+    const master = new TestMaster();
+    await master.open(server.url, arn);
+    await master.connected();
+    expect(master.offersFrom).toEqual([RELAY_CLIENT_ID]);
+
+    await master.close();
+    for (let i = 0; i < 500 && !viewer.notices.includes('GO_AWAY'); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(viewer.notices).toEqual(['GO_AWAY']);
+    expect(await call('openkvs/describeSignalingChannelRelay', { ChannelARN: arn })).toEqual({ ChannelARN: arn, Relay: 'ENABLED' });
+    await viewer.close();
+  });
+});
