@@ -2,7 +2,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cryptoFor, hmacPure, sha256Pure, signRequest, toHex } from '../../src/console/assets/sigv4.js';
+import { cryptoFor, hmacPure, presignUrl, sha256Pure, signRequest, toHex } from '../../src/console/assets/sigv4.js';
 import { prng } from '../helpers/prng.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -108,5 +108,25 @@ describe('console SigV4 against the server', () => {
     const res = await call('not-the-secret');
     expect(res.status).toBe(403);
     expect(res.headers.get('x-amzn-errortype')).toBe('InvalidSignatureException');
+  });
+});
+
+describe('console SigV4: presignUrl (the signaling WebSocket URL)', () => {
+  it('reproduces the KVS WebRTC SDK signer test vector (kvs-api.md §5.2), with WebCrypto and with the plain-JS digests', async () => {
+    const want =
+      'wss://kvs.awsamazon.com/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA4F7WJQR7FMMWMNXI%2F20191201%2Fus-west-2%2Fkinesisvideo%2Faws4_request' +
+      '&X-Amz-Date=20191201T000000Z&X-Amz-Expires=299&X-Amz-Security-Token=FakeSessionToken&X-Amz-SignedHeaders=host&X-Amz-TestParam=test-param-value' +
+      '&X-Amz-Signature=fc268038be276315822b4f73eafd28ee3a5632a2a35fdb0a88db9a42b13d6c92';
+    for (const digests of [cryptoFor(), cryptoFor(null)]) {
+      const url = await presignUrl({
+        url: 'wss://kvs.awsamazon.com?X-Amz-TestParam=test-param-value',
+        credentials: { accessKeyId: 'AKIA4F7WJQR7FMMWMNXI', secretAccessKey: 'FakeSecretKey', sessionToken: 'FakeSessionToken' },
+        region: 'us-west-2',
+        service: 'kinesisvideo',
+        date: new Date('2019-12-01T00:00:00Z'),
+        crypto: digests,
+      });
+      expect(url, digests.kind).toBe(want);
+    }
   });
 });

@@ -1,10 +1,12 @@
 /* global document, window, sessionStorage, fetch, location */
-// The console: login, stream list, stream details, fragment timeline and HLS playback. Everything it shows comes
-// from signed KVS API calls made here with the credentials typed into the login form.
+// The console: login, stream list, stream details, fragment timeline and HLS playback, and the WebRTC pages
+// (webrtc-view.js). Everything it shows comes from signed KVS API calls made here with the credentials typed into
+// the login form.
 
 import { AUTH_ERRORS, KvsClient, KvsError } from './kvs.js';
 import { Player } from './player.js';
 import { describeEvent, findGaps, labelColor, renderTimeline, toEvents, toFragments } from './timeline.js';
+import { hangUp, matchWebrtcRoute, setUpWebrtc, showCall, showChannels } from './webrtc-view.js';
 
 const SESSION_KEY = 'openkvs.console.session';
 /** KVS's longest HLS session: a live view left open should not stop after the 300 s default. */
@@ -105,7 +107,7 @@ function showError(id, err) {
 }
 
 function show(view) {
-  for (const name of ['login', 'list', 'stream']) {
+  for (const name of ['login', 'list', 'stream', 'channels', 'call']) {
     $(`${name}-view`).hidden = name !== view;
   }
   document.body.dataset.view = view;
@@ -117,9 +119,11 @@ async function route() {
   const generation = ++routeGeneration;
   const stale = () => generation !== routeGeneration;
   player.stop();
+  hangUp();
   if (client === null) {
     $('who').textContent = '';
     $('logout').hidden = true;
+    $('nav').hidden = true;
     $('region').value ||= defaultRegion;
     show('login');
     $('access-key-id').focus();
@@ -127,8 +131,16 @@ async function route() {
   }
   $('who').textContent = `${session.accessKeyId} · ${session.region}`;
   $('logout').hidden = false;
+  $('nav').hidden = false;
+  const webrtc = matchWebrtcRoute(location.hash);
   const m = /^#\/streams\/(.+)$/.exec(location.hash);
-  if (m !== null) {
+  if (webrtc?.page === 'channels') {
+    show('channels');
+    await showChannels(client, stale);
+  } else if (webrtc?.page === 'call') {
+    show('call');
+    await showCall(client, webrtc.name, webrtc.params, stale);
+  } else if (m !== null) {
     await showStream(decodeURIComponent(m[1]), stale);
   } else {
     await showList(stale);
@@ -653,6 +665,7 @@ async function start() {
     }
   });
   window.addEventListener('hashchange', () => void route());
+  setUpWebrtc(() => client, () => void route());
 
   try {
     const res = await fetch('config.json', { cache: 'no-store' });

@@ -21,3 +21,12 @@ export function signRequest(req: {
   date?: Date;
   crypto?: Digests;
 }): Promise<Record<string, string>>;
+export function presignUrl(req: {
+  url: string;
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  region: string;
+  service: string;
+  expiresSeconds?: number;
+  date?: Date;
+  crypto?: Digests;
+}): Promise<string>;

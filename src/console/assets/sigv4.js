@@ -126,6 +126,31 @@ function amzDates(date) {
   return { long, short: long.slice(0, 8) };
 }
 
+/** Non-S3 services sign the path as sent, escaped once more (the AWS SDK's "double encoding"). @param {string} pathname */
+function canonicalPathOf(pathname) {
+  const segments = [];
+  for (const s of pathname.split('/')) {
+    if (s === '' || s === '.') {
+      continue;
+    }
+    if (s === '..') {
+      segments.pop();
+    } else {
+      segments.push(s);
+    }
+  }
+  const trailing = segments.length > 0 && pathname.endsWith('/') ? '/' : '';
+  return escapeUri(`/${segments.join('/')}${trailing}`).replace(/%2F/g, '/');
+}
+
+/** The SigV4 signing key for a day, region and service. */
+async function signingKey(c, secretAccessKey, day, region, service) {
+  let key = await c.hmac(encoder.encode(`AWS4${secretAccessKey}`), day);
+  key = await c.hmac(key, region);
+  key = await c.hmac(key, service);
+  return c.hmac(key, 'aws4_request');
+}
+
 /**
  * Sign a request with SigV4 headers (host, x-amz-date, x-amz-content-sha256, content-type and any extra headers
  * given). Returns the headers to send; `host` is left out because browsers set it themselves from the URL, which
@@ -156,20 +181,7 @@ export async function signRequest(req) {
   const canonicalHeaders = names.map((n) => `${n}:${String(headers[n]).trim().replace(/\s+/g, ' ')}\n`).join('');
   const signedHeaders = names.join(';');
 
-  // Non-S3 services sign the path as sent, escaped once more (the AWS SDK's "double encoding").
-  const segments = [];
-  for (const s of url.pathname.split('/')) {
-    if (s === '' || s === '.') {
-      continue;
-    }
-    if (s === '..') {
-      segments.pop();
-    } else {
-      segments.push(s);
-    }
-  }
-  const trailing = segments.length > 0 && url.pathname.endsWith('/') ? '/' : '';
-  const canonicalPath = escapeUri(`/${segments.join('/')}${trailing}`).replace(/%2F/g, '/');
+  const canonicalPath = canonicalPathOf(url.pathname);
   const canonicalQuery = [...url.searchParams]
     .map(([k, v]) => [escapeUri(k), escapeUri(v)])
     .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
@@ -179,13 +191,47 @@ export async function signRequest(req) {
   const canonicalRequest = [req.method.toUpperCase(), canonicalPath, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join('\n');
   const scope = `${short}/${req.region}/${req.service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', long, scope, toHex(await c.sha256(canonicalRequest))].join('\n');
-  let key = await c.hmac(encoder.encode(`AWS4${req.credentials.secretAccessKey}`), short);
-  key = await c.hmac(key, req.region);
-  key = await c.hmac(key, req.service);
-  key = await c.hmac(key, 'aws4_request');
+  const key = await signingKey(c, req.credentials.secretAccessKey, short, req.region, req.service);
   const signature = toHex(await c.hmac(key, stringToSign));
 
   delete headers['host'];
   headers['authorization'] = `AWS4-HMAC-SHA256 Credential=${req.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
   return headers;
+}
+
+/**
+ * Presign a URL with query-string SigV4 (signed header: host only; payload hash of the empty string), as the KVS
+ * WebRTC SDK signs the signaling WebSocket URL. The URL's own query parameters (e.g. X-Amz-ChannelARN,
+ * X-Amz-ClientId) are signed with the X-Amz-* auth parameters; ws:// and wss:// URLs keep their scheme.
+ *
+ * @param {{ url: string, credentials: { accessKeyId: string, secretAccessKey: string, sessionToken?: string },
+ *   region: string, service: string, expiresSeconds?: number, date?: Date, crypto?: ReturnType<typeof cryptoFor> }} req
+ * @returns {Promise<string>}
+ */
+export async function presignUrl(req) {
+  const c = req.crypto ?? cryptoFor();
+  const url = new URL(req.url);
+  const { long, short } = amzDates(req.date ?? new Date());
+  const scope = `${short}/${req.region}/${req.service}/aws4_request`;
+  /** @type {[string, string][]} */
+  const params = [...url.searchParams];
+  params.push(
+    ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
+    ['X-Amz-Credential', `${req.credentials.accessKeyId}/${scope}`],
+    ['X-Amz-Date', long],
+    ['X-Amz-Expires', String(req.expiresSeconds ?? 299)],
+    ['X-Amz-SignedHeaders', 'host'],
+  );
+  if (req.credentials.sessionToken) {
+    params.push(['X-Amz-Security-Token', req.credentials.sessionToken]);
+  }
+  const canonicalQuery = params
+    .map(([k, v]) => [escapeUri(k), escapeUri(v)])
+    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+  const canonicalRequest = ['GET', canonicalPathOf(url.pathname), canonicalQuery, `host:${url.host}\n`, 'host', toHex(await c.sha256(''))].join('\n');
+  const stringToSign = ['AWS4-HMAC-SHA256', long, scope, toHex(await c.sha256(canonicalRequest))].join('\n');
+  const signature = toHex(await c.hmac(await signingKey(c, req.credentials.secretAccessKey, short, req.region, req.service), stringToSign));
+  return `${url.protocol}//${url.host}${url.pathname}?${canonicalQuery}&X-Amz-Signature=${signature}`;
 }
