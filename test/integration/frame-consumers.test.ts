@@ -334,7 +334,9 @@ describe('continuous frame consumers', () => {
     await enable(name, 'ENABLED');
 
     await waitFor('20 images', () => imagesIn(dir), (v) => v.length >= 20);
-    await new Promise((r) => setTimeout(r, 500));
+    // the hook runs on its own queue (a fresh worker compiling TypeScript) and may finish after the directory: the
+    // checkpoint reaches the last image only once every sink is done with it
+    await waitFor('checkpoint at the last image', () => status(name), (v) => v.Checkpoint?.ProducerTimestamp === T0 + 9.5);
     expect(imagesIn(dir)).toEqual(grid(T0, 20));
     const events = await api.call<{ Events: { ProducerTimestamp: number }[] }>('/openkvs/listFrameEvents', { StreamName: name, StartTimestamp: T0, EndTimestamp: T0 + 10, Label: 'frame' });
     expect(events.Events.map((e) => e.ProducerTimestamp * 1000)).toEqual(grid(T0, 20));
