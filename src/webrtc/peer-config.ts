@@ -20,8 +20,16 @@ export type PeerSettings = {
 const TURN_CREDENTIAL_TTL_SECONDS = 24 * 3600;
 const LOOPBACK = '127.0.0.1';
 
+/**
+ * werift's useH264() with the encoding name spelled `H264`. werift writes `video/h264` as `a=rtpmap:<pt> h264/90000`;
+ * Chromium answers such an offer with H.264 but creates no encoder for the lower-case name, so a browser master
+ * never sends video to a server peer that offers (outbound-rtp framesEncoded stays 0; with VP8 also offered it
+ * silently sends VP8 under the negotiated order). werift itself compares codec names case-insensitively.
+ */
+export const serverH264 = (): RTCRtpCodecParameters => useH264({ mimeType: 'video/H264' });
+
 /** H.264 packetization-mode 1 first: a master answering an offer keeps the offer's order when choosing. */
-export const serverVideoCodecs = (): RTCRtpCodecParameters[] => [useH264(), useVP8()];
+export const serverVideoCodecs = (): RTCRtpCodecParameters[] => [serverH264(), useVP8()];
 export const serverAudioCodecs = (): RTCRtpCodecParameters[] => [useOPUS()];
 
 /**

@@ -2,11 +2,11 @@
 // (kvs-api.md §5.3), and records what the master's answer agrees to send. Signaling goes through the hub as an
 // in-process viewer, so the master's SDK sees an ordinary SDP_OFFER from the client id `openkvs-storage`.
 
-import { RTCPeerConnection, useH264, useOPUS, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
+import { RTCPeerConnection, useOPUS, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import type { ChannelRecord } from '../signaling/channel-registry.js';
 import type { SignalingHub } from '../signaling/signaling-hub.js';
 import type { Logger } from '../util/logger.js';
-import { serverPeerConfig, type PeerSettings } from './peer-config.js';
+import { serverH264, serverPeerConfig, type PeerSettings } from './peer-config.js';
 import { RecordingWriter, type RecordingWriterDeps } from './recording-writer.js';
 import { SessionRecorder } from './session-recorder.js';
 
@@ -49,7 +49,7 @@ export class StorageSession {
     this.#d = deps;
     this.#writer = new RecordingWriter(streamArn, { ...deps.writer, log: deps.log });
     // H.264 only: VP8 could be negotiated but not stored in a KVS stream
-    this.#pc = new RTCPeerConnection(serverPeerConfig(deps.peer, { video: [useH264()], audio: [useOPUS()] }));
+    this.#pc = new RTCPeerConnection(serverPeerConfig(deps.peer, { video: [serverH264()], audio: [useOPUS()] }));
     this.#video = this.#pc.addTransceiver('video', { direction: 'recvonly' });
     this.#audio = this.#pc.addTransceiver('audio', { direction: 'recvonly' });
     this.#video.onTrack.subscribe((track) => this.#receive(track, 'video'));

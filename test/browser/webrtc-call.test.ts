@@ -1,13 +1,26 @@
-import { CreateSignalingChannelCommand, GetSignalingChannelEndpointCommand, KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
+import {
+  CreateSignalingChannelCommand,
+  CreateStreamCommand,
+  GetSignalingChannelEndpointCommand,
+  KinesisVideoClient,
+  UpdateMediaStorageConfigurationCommand,
+} from '@aws-sdk/client-kinesis-video';
+import { GetMediaForFragmentListCommand, KinesisVideoArchivedMediaClient, ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetIceServerConfigCommand, KinesisVideoSignalingClient } from '@aws-sdk/client-kinesis-video-signaling';
-import { readFileSync } from 'node:fs';
+import { JoinStorageSessionCommand, KinesisVideoWebRTCStorageClient } from '@aws-sdk/client-kinesis-video-webrtc-storage';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
 import { selfSignedCert, trustingHandler, type TestCert } from '../helpers/tls.js';
+import { STORAGE_CLIENT_ID } from '../../src/webrtc/storage-session.js';
 import { collectPageErrors, launchChromium, skipWithoutChromium, waitForExpression } from './chromium.js';
 
 // Two-way WebRTC calls through openkvs's signaling over TLS, in Chromium with a fake camera and microphone: console
@@ -42,6 +55,30 @@ function mediaFlowing(pcs: string, peers: number): string {
     return true;
   })()`;
 }
+/** The browser's outbound video toward one peer: frames encoded and the codec it encodes with. */
+function outboundVideo(pc: string): string {
+  return `(async () => {
+    const stats = [...(await ${pc}.getStats()).values()];
+    const out = stats.find((s) => s.type === 'outbound-rtp' && s.kind === 'video');
+    return { framesEncoded: out?.framesEncoded ?? 0, codec: stats.find((s) => s.id === out?.codecId)?.mimeType ?? null, encoder: out?.encoderImplementation ?? null };
+  })()`;
+}
+
+/** Polls a server-side condition (in this process) until it yields a value. */
+async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs = MEDIA_WAIT_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) {
+      return v;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const consolePeers = "[...(globalThis.openkvsCall?.peers.values() ?? [])].map((p) => p.pc)";
 
 /** waitForExpression(mediaFlowing(…)); on a timeout the error says what each peer connection had got to. */
@@ -61,6 +98,8 @@ describe.skipIf(skipWithoutChromium('the WebRTC call tests'))('WebRTC calls in t
   let cert: TestCert;
   let server: TestServer;
   let kv: KinesisVideoClient;
+  let archive: KinesisVideoArchivedMediaClient;
+  let tmp: string;
   let browser: Browser;
   let sdkPages: { url: string; close(): Promise<void> };
   let n = 0;
@@ -70,6 +109,8 @@ describe.skipIf(skipWithoutChromium('the WebRTC call tests'))('WebRTC calls in t
     // The server's own WebRTC peer (relay mode) pairs only on 127.0.0.1, like the pages.
     server = await startTestServer({ tlsCert: cert.certFile, tlsKey: cert.keyFile, region: REGION, webrtcLoopbackOnly: true, webrtcHostAddresses: ['127.0.0.1'] });
     kv = new KinesisVideoClient({ endpoint: server.url, region: REGION, credentials, maxAttempts: 1, requestHandler: trustingHandler(cert.cert) });
+    archive = new KinesisVideoArchivedMediaClient({ endpoint: server.url, region: REGION, credentials, maxAttempts: 1, requestHandler: trustingHandler(cert.cert) });
+    tmp = mkdtempSync(join(tmpdir(), 'openkvs-webrtc-call-'));
     browser = await launchChromium(WEBRTC_FLAGS);
     sdkPages = await serveSdkPages();
   });
@@ -78,7 +119,11 @@ describe.skipIf(skipWithoutChromium('the WebRTC call tests'))('WebRTC calls in t
     await browser?.close();
     await sdkPages?.close();
     kv?.destroy();
+    archive?.destroy();
     await server?.stop();
+    if (tmp !== undefined) {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   async function createChannel(): Promise<{ name: string; arn: string }> {
@@ -186,11 +231,9 @@ describe.skipIf(skipWithoutChromium('the WebRTC call tests'))('WebRTC calls in t
     }
   });
 
-  // Skipped: with relay mode on, the relayed tab connects and gets the master's audio through openkvs-relay, but
-  // no video: the master's Chromium negotiates H.264 (42e01f, sendonly) with the relay's upstream peer and its
-  // outbound-rtp video stays at framesEncoded 0 (media-source has frames; a Chromium-to-Chromium answer to the same
-  // kind of recvonly H.264 offer encodes). To be enabled once the relay's upstream gets video from a browser master.
-  it.skip('relay mode: a third tab watches through the server peer while master and viewer call directly', async () => {
+  // The relay's upstream peer offers to the Chromium master: H.264 must be spelled `H264` in that offer, or
+  // Chromium negotiates it but never encodes (serverH264 in peer-config.ts), and the relayed tab decodes no video.
+  it('relay mode: a third tab watches through the server peer while master and viewer call directly', async () => {
     const { name } = await createChannel();
     const master = await joinInConsole(name, 'MASTER');
     const direct = await joinInConsole(name, 'VIEWER', 'direct-viewer');
@@ -214,6 +257,57 @@ describe.skipIf(skipWithoutChromium('the WebRTC call tests'))('WebRTC calls in t
       expect(tab.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
       await tab.page.close();
     }
+  });
+
+  // The storage session's peer offers to the Chromium master, like the relay's upstream (and the same `H264` spelling
+  // is what makes Chromium encode for it).
+  it('records a console master into the mapped stream: JoinStorageSession, then ListFragments, and the fragments decode', async () => {
+    const { name, arn } = await createChannel();
+    const streamName = `${name}-recording`;
+    const streamArn = (await kv.send(new CreateStreamCommand({ StreamName: streamName, DataRetentionInHours: 24 }))).StreamARN!;
+    await kv.send(new UpdateMediaStorageConfigurationCommand({ ChannelARN: arn, MediaStorageConfiguration: { Status: 'ENABLED', StreamARN: streamArn } }));
+    const master = await joinInConsole(name, 'MASTER');
+
+    const ep = await kv.send(new GetSignalingChannelEndpointCommand({ ChannelARN: arn, SingleMasterChannelEndpointConfiguration: { Protocols: ['WEBRTC'], Role: 'MASTER' } }));
+    const storage = new KinesisVideoWebRTCStorageClient({ endpoint: ep.ResourceEndpointList![0]!.ResourceEndpoint!, region: REGION, credentials, maxAttempts: 1, requestHandler: trustingHandler(cert.cert) });
+    try {
+      await storage.send(new JoinStorageSessionCommand({ channelArn: arn }));
+    } finally {
+      storage.destroy();
+    }
+    // The master answers the storage peer's offer as it answers a viewer's, and encodes H.264 for it.
+    const storagePc = `globalThis.openkvsCall.peers.get(${JSON.stringify(STORAGE_CLIENT_ID)}).pc`;
+    await waitForExpression(master.page, `globalThis.openkvsCall?.peers.get(${JSON.stringify(STORAGE_CLIENT_ID)})?.pc.connectionState === 'connected'`, MEDIA_WAIT_MS);
+    await waitForExpression(master.page, `${outboundVideo(storagePc)}.then((v) => v.framesEncoded >= 30)`, MEDIA_WAIT_MS);
+    expect(await master.page.evaluate<{ codec: string | null }>(outboundVideo(storagePc))).toMatchObject({ codec: 'video/H264' });
+
+    const channelId = server.channels.find(arn)!.id;
+    const session = server.storage.current(channelId);
+    expect(session).toBeDefined();
+    await until('recorded video and audio', () => (session!.stats.videoFrames >= 30 && session!.stats.audioFrames >= 30 ? true : undefined));
+    // Hanging up ends the session; its open fragment is closed and stored.
+    await master.page.click('#call-hangup');
+    await until('the storage session to end', () => (server.storage.current(channelId) === undefined ? true : undefined));
+    const stats = JSON.stringify(session!.stats);
+
+    const range = { StartTimestamp: new Date(Date.now() - 3_600_000), EndTimestamp: new Date(Date.now() + 60_000) };
+    const numbers = await until(`fragments in ListFragments (session ${stats})`, async () => {
+      const listed = await archive.send(new ListFragmentsCommand({ StreamName: streamName, MaxResults: 1000, FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: range } }));
+      const all = (listed.Fragments ?? []).map((f) => f.FragmentNumber!).sort();
+      return all.length > 0 ? all : undefined;
+    });
+    expect(session!.stats.refusedFragments, stats).toBe(0);
+    const media = await archive.send(new GetMediaForFragmentListCommand({ StreamName: streamName, Fragments: numbers }));
+    const file = join(tmp, 'console-master.mkv');
+    writeFileSync(file, await media.Payload!.transformToByteArray());
+    const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', file]);
+    const streams = (JSON.parse(stdout) as { streams: { codec_name: string; nb_read_frames?: string }[] }).streams;
+    const frames = Object.fromEntries(streams.map((x) => [x.codec_name, Number(x.nb_read_frames ?? 0)]));
+    expect(frames['h264'] ?? 0, `${stdout} ${stats}`).toBeGreaterThanOrEqual(10);
+    expect(frames['opus'] ?? 0, `${stdout} ${stats}`).toBeGreaterThanOrEqual(10);
+
+    expect(master.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+    await master.page.close();
   });
 
   it('calls a console master from the official KVS WebRTC JS SDK (browser bundle) as viewer', async () => {

@@ -1,6 +1,7 @@
+import { RTCPeerConnection } from 'werift';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../../src/conf/load-config.js';
-import { peerSettingsOf, serverPeerConfig } from '../../../src/webrtc/peer-config.js';
+import { peerSettingsOf, serverH264, serverPeerConfig } from '../../../src/webrtc/peer-config.js';
 
 describe('serverPeerConfig', () => {
   it('by default asks no STUN server, gathers no IPv6 and offers H.264 before VP8, and Opus', () => {
@@ -8,10 +9,22 @@ describe('serverPeerConfig', () => {
     expect(c.iceServers).toEqual([]);
     expect(c.iceUseIpv6).toBe(false);
     expect(c.iceAdditionalHostAddresses).toBeUndefined();
-    expect(c.codecs?.video?.map((x) => x.mimeType)).toEqual(['video/h264', 'video/VP8']);
+    expect(c.codecs?.video?.map((x) => x.mimeType)).toEqual(['video/H264', 'video/VP8']);
     expect(c.codecs?.video?.[0]?.parameters).toContain('packetization-mode=1');
     expect(c.codecs?.audio?.map((x) => x.mimeType)).toEqual(['audio/OPUS']);
     expect(c.iceFilterCandidatePair).toBeUndefined();
+  });
+
+  it('offers H.264 as `H264` in the SDP: Chromium creates no encoder for werift\'s default `h264` and never sends video', async () => {
+    const pc = new RTCPeerConnection({ ...serverPeerConfig(peerSettingsOf(resolveConfig()), { video: [serverH264()] }), iceServers: [] });
+    try {
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      const { sdp } = await pc.createOffer();
+      expect(sdp).toMatch(/^a=rtpmap:\d+ H264\/90000\r$/m);
+      expect(sdp).not.toMatch(/ h264\/90000/);
+    } finally {
+      await pc.close();
+    }
   });
 
   it('reads the webrtc settings from the environment and filters to loopback when asked', () => {
