@@ -8,12 +8,14 @@ export type Fixture = { file: Buffer; prefix: Buffer; clusters: Cluster[] };
  * The benches' ~2 Mbps source: ffmpeg testsrc2 720p30, 1 s GOPs, one cluster per GOP, written to a pipe as a live
  * producer sends it (unknown-size Segment, no Cues, so any run of clusters is a valid upload). `prefix` is the
  * header before the first cluster; each cluster carries whatever sat between it and the previous one (Tags, Void).
+ * Options: `ffmpegPath`, the binary to encode with (default: `ffmpeg` on the PATH); `size`, another picture size
+ * (default 1280x720).
  */
-export function makeFixture(seconds: number, minClusters: number): Fixture {
+export function makeFixture(seconds: number, minClusters: number, opts: { ffmpegPath?: string; size?: string } = {}): Fixture {
   const file = execFileSync(
-    'ffmpeg',
+    opts.ffmpegPath ?? 'ffmpeg',
     [
-      ...['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=30:duration=${seconds}`],
+      ...['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${opts.size ?? '1280x720'}:rate=30:duration=${seconds}`],
       ...['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p'],
       ...['-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-bf', '0', '-b:v', '2M', '-maxrate', '2M', '-bufsize', '2M'],
       ...['-cluster_time_limit', '1100', '-cluster_size_limit', '8000000', '-f', 'matroska', 'pipe:1'],

@@ -2,7 +2,8 @@
 // page after page, next to the same ffmpeg binary run by hand on the same Matroska bytes for each equivalent batch of
 // 25 images, interleaved in the same run; full decode (interval below the GOP) against key frames only (interval ≥
 // the GOP). Prints figures; asserts nothing. openkvs runs as a child process so that its CPU, and that of the ffmpeg
-// processes it starts, is measured apart from this client's.
+// processes it starts, is measured apart from this client's. The continuous-consumer part (10 live streams with image
+// generation and hooks, against the same producers with it off) is bench/frames-consumers.ts, run after this one.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,6 +16,7 @@ import { MkvStreamParser } from '../src/formats/mkv/mkv-stream-parser.js';
 import { findFfmpeg } from '../src/frames/ffmpeg-binary.js';
 import { splitJpegs } from '../src/frames/frame-decoder.js';
 import { signRequest } from '../test/helpers/signed-fetch.js';
+import { consumerBench } from './frames-consumers.js';
 import { createBenchStream, startServing, stopChild, type ServingChild } from './process.js';
 import { f0, f1, f2, out, pad, percentile, verdict } from './report.js';
 
@@ -497,26 +499,16 @@ function ratioRow(r: RunResult): string {
   );
 }
 
-async function main(): Promise<void> {
-  const benchStart = performance.now();
-  const ffmpeg = findFfmpeg(process.env);
-  if (ffmpeg === null) {
-    throw new Error('no ffmpeg found: set FFMPEG_PATH or put ffmpeg on the PATH');
-  }
-  const version = execFileSync(ffmpeg.path, ['-version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
-  const dir = mkdtempSync(join(tmpdir(), 'openkvs-bench-frames-'));
+/** The GetImages part: its own server and data under `dir`, stopped before returning. */
+async function getImagesBench(ffmpeg: { path: string }, dir: string, nodeArgs: string[]): Promise<void> {
   let openkvs: ServingChild | undefined;
   try {
-    out(`openkvs GetImages bench: ${availableParallelism()} CPUs, load average ${f2(loadavg()[0]!)}, node ${process.version}, data under ${dir}`);
-    out(`ffmpeg: ${ffmpeg.path} (from ${ffmpeg.source}; also the server's, via FFMPEG_PATH): ${version}`);
     const fx = makeGopFixture(ffmpeg.path);
     const sizes = fx.clusters.map((c) => c.bytes.length);
     out(
       `fixture: ffmpeg testsrc2 1280x720 ${FPS} fps H.264 baseline 2 Mbps, key frame every ${GOP_FRAMES} frames (${GOP_MS} ms), ` +
         `${fx.clusters.length} clusters of one GOP (${f1(Math.min(...sizes) / 1e3)}–${f1(Math.max(...sizes) / 1e3)} KB), ${f2(fx.file.length / 1e6)} MB, made in ${f1(fx.seconds)} s`,
     );
-    // OPENKVS_BENCH_NODE_ARGS lets a profiling run add e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to the server only.
-    const nodeArgs = (process.env['OPENKVS_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
     // The server must decode with the very binary the baseline runs.
     openkvs = await startServing(['src/main.ts', 'serve', '--port', '0', '--data-dir', join(dir, 'openkvs'), '--log-level', 'warn'], {
       nodeArgs,
@@ -599,11 +591,7 @@ async function main(): Promise<void> {
         );
       }
     }
-    lines.push(
-      '  continuous consumer across 10 live streams (frames delivered/s, lag): NOT MEASURED, openkvs has no continuous image',
-      '    consumer yet (only GetImages over a stored range); this line stays until the feature exists.',
-      `bench took ${f1((performance.now() - benchStart) / 1000)} s; 1-minute load average at the end ${f2(loadavg()[0]!)} on ${availableParallelism()} CPUs`,
-    );
+    lines.push('  continuous consumer across 10 live streams (frames delivered/s, lag, ingest with consumers on/off): see below (bench/frames-consumers.ts)');
     out(lines.join('\n'));
     const warnings = openkvs.stderr().trim();
     if (warnings.length > 0) {
@@ -613,6 +601,36 @@ async function main(): Promise<void> {
     if (openkvs !== undefined) {
       await stopChild(openkvs);
     }
+  }
+}
+
+async function main(): Promise<void> {
+  const benchStart = performance.now();
+  // OPENKVS_BENCH_ONLY=getimages or =consumers runs one part.
+  const only = process.env['OPENKVS_BENCH_ONLY'];
+  if (only !== undefined && only !== 'getimages' && only !== 'consumers') {
+    throw new Error(`OPENKVS_BENCH_ONLY must be getimages or consumers, not ${only}`);
+  }
+  const ffmpeg = findFfmpeg(process.env);
+  if (ffmpeg === null) {
+    throw new Error('no ffmpeg found: set FFMPEG_PATH or put ffmpeg on the PATH');
+  }
+  const version = execFileSync(ffmpeg.path, ['-version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
+  // OPENKVS_BENCH_NODE_ARGS lets a profiling run add e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to the server only.
+  const nodeArgs = (process.env['OPENKVS_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
+  const dir = mkdtempSync(join(tmpdir(), 'openkvs-bench-frames-'));
+  try {
+    out(`openkvs frames bench: ${availableParallelism()} CPUs, load average ${f2(loadavg()[0]!)}, node ${process.version}, data under ${dir}`);
+    out(`ffmpeg: ${ffmpeg.path} (from ${ffmpeg.source}; also the server's, via FFMPEG_PATH): ${version}`);
+    if (only !== 'consumers') {
+      await getImagesBench(ffmpeg, join(dir, 'getimages'), nodeArgs);
+      rmSync(join(dir, 'getimages'), { recursive: true, force: true });
+    }
+    if (only !== 'getimages') {
+      await consumerBench({ ffmpegPath: ffmpeg.path, dir: join(dir, 'consumers'), nodeArgs });
+    }
+    out(`bench took ${f1((performance.now() - benchStart) / 1000)} s; 1-minute load average at the end ${f2(loadavg()[0]!)} on ${availableParallelism()} CPUs`);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
