@@ -1,6 +1,6 @@
 import { once } from 'node:events';
-import { parseClusterBlocks } from '../formats/mkv/mkv-blocks.js';
-import { MkvStreamParser } from '../formats/mkv/mkv-stream-parser.js';
+import { concatBytes } from '../formats/ebml/ebml-writer.js';
+import { encodedImageLength, imageSize, parsePgm, pgmLength } from '../formats/image/image-bytes.js';
 import { startLiveDecoder, type LiveDecoder, type LiveDecoderOptions } from '../frames/frame-decoder.js';
 import type { FragmentRecord, StoredTrackInfo } from '../store/fragment-store.js';
 import type { LumaThumbnail } from './frame.js';
@@ -20,33 +20,44 @@ export type DecodedFrame = {
 /** A fed fragment and where its media time starts on the decoder's timeline. */
 type Fed = { fragment: FragmentRecord; mediaStartMs: number };
 
+export type DecoderOptions = Omit<LiveDecoderOptions, 'onFrameTime'>;
+
 /** Fragments kept for mapping decoded frames back; a decoder holds only a few frames in flight. */
 const MAX_FED = 64;
+/** 'P', the first byte of a binary PGM (JPEG starts 0xFF, PNG 0x89). */
+const PGM_MAGIC = 0x50;
+/** Output bytes held while an image or thumbnail is incomplete (a 4K PNG is well below this). */
+const MAX_PENDING_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 /**
  * One long-lived ffmpeg decoder over a run of fragments with the same track info and non-decreasing media time.
- * Decoded frames (image + luma thumbnail, paired by timestamp) are mapped back to the fragment they came from and
- * to its producer and server timestamps.
+ * Each selected frame arrives as an image, its grayscale thumbnail (PGM) and its timestamp (from stderr); they are
+ * paired in order and mapped back to the fragment they came from and to its producer and server timestamps.
  */
 export class DecoderSession {
   readonly trackInfoId: number;
   readonly #decoder: LiveDecoder;
   readonly #unitMs: number;
   readonly #fed: Fed[] = [];
-  readonly #parser = new MkvStreamParser();
-  readonly #half = new Map<number, { image?: Uint8Array; luma?: Uint8Array }>();
   readonly #onFrame: (f: DecodedFrame) => void;
-  #imageSize = { width: 0, height: 0 };
-  #lumaSize = { width: 0, height: 0 };
-  #outUnitMs = 1;
+  readonly #times: number[] = [];
+  readonly #encoded: Uint8Array[] = [];
+  readonly #lumas: LumaThumbnail[] = [];
+  #buffer: Uint8Array = new Uint8Array(0);
   #exited = false;
   readonly finished: Promise<void>;
 
-  constructor(info: StoredTrackInfo, opts: LiveDecoderOptions, onFrame: (f: DecodedFrame) => void) {
+  constructor(info: StoredTrackInfo, opts: DecoderOptions, onFrame: (f: DecodedFrame) => void) {
     this.trackInfoId = info.id;
     this.#unitMs = info.timecodeScaleNs / 1e6;
     this.#onFrame = onFrame;
-    this.#decoder = startLiveDecoder(opts);
+    this.#decoder = startLiveDecoder({
+      ...opts,
+      onFrameTime: (pts, [num, den]) => {
+        this.#times.push(Number((pts * BigInt(num) * 1000n) / BigInt(den)));
+        this.#emit();
+      },
+    });
     const outputDone = new Promise<void>((resolve) => {
       this.#decoder.output.on('data', (chunk: Buffer) => this.#onOutput(chunk));
       this.#decoder.output.on('end', resolve);
@@ -97,51 +108,53 @@ export class DecoderSession {
   }
 
   #onOutput(chunk: Buffer): void {
-    let events;
+    this.#buffer = this.#buffer.length === 0 ? new Uint8Array(chunk) : concatBytes([this.#buffer, chunk]);
     try {
-      events = this.#parser.push(chunk);
+      for (;;) {
+        // images and thumbnails each come in frame order, but the two outputs do not strictly alternate
+        const thumbnail = this.#buffer[0] === PGM_MAGIC;
+        const n = this.#buffer.length === 0 ? null : thumbnail ? pgmLength(this.#buffer) : encodedImageLength(this.#buffer);
+        if (n === null) {
+          break;
+        }
+        const part = this.#buffer.slice(0, n);
+        this.#buffer = this.#buffer.subarray(n);
+        if (thumbnail) {
+          this.#lumas.push(parsePgm(part));
+        } else {
+          this.#encoded.push(part);
+        }
+      }
+      if (this.#buffer.length > MAX_PENDING_OUTPUT_BYTES) {
+        throw new Error('decoder output is not images');
+      }
     } catch {
       this.#decoder.kill(); // output we cannot read: treat as a decoder failure
       return;
     }
-    for (const e of events) {
-      if (e.kind === 'header') {
-        const [img, lum] = e.header.tracks;
-        this.#imageSize = { width: img?.width ?? 0, height: img?.height ?? 0 };
-        this.#lumaSize = { width: lum?.width ?? 0, height: lum?.height ?? 0 };
-        this.#outUnitMs = e.header.timecodeScaleNs / 1e6;
-      } else if (e.kind === 'fragment') {
-        for (const b of parseClusterBlocks(e.fragment.bytes).blocks) {
-          const data = b.frames[0];
-          if (data !== undefined) {
-            this.#half_(b.timecode * this.#outUnitMs, b.track === 1 ? 'image' : 'luma', data.slice());
-          }
-        }
-      }
-    }
+    this.#emit();
   }
 
-  #half_(ms: number, part: 'image' | 'luma', data: Uint8Array): void {
-    const entry = this.#half.get(ms) ?? {};
-    entry[part] = data;
-    if (entry.image === undefined || entry.luma === undefined) {
-      this.#half.set(ms, entry);
-      return;
+  /** Pairs images with timestamps (they come on different pipes, in the same order). */
+  #emit(): void {
+    while (this.#encoded.length > 0 && this.#lumas.length > 0 && this.#times.length > 0) {
+      const image = this.#encoded.shift()!;
+      const luma = this.#lumas.shift()!;
+      const ms = this.#times.shift()!;
+      const fed = this.#fed.findLast((x) => x.mediaStartMs <= ms) ?? this.#fed[0];
+      if (fed === undefined) {
+        continue;
+      }
+      const offset = ms - fed.mediaStartMs;
+      this.#onFrame({
+        fragment: fed.fragment,
+        mediaMs: ms,
+        producerTimestamp: Math.round(fed.fragment.producerTimestampMs + offset),
+        serverTimestamp: Math.round(fed.fragment.serverTimestampMs + offset),
+        image,
+        ...imageSize(image),
+        luma,
+      });
     }
-    this.#half.delete(ms);
-    const fed = this.#fed.findLast((x) => x.mediaStartMs <= ms) ?? this.#fed[0];
-    if (fed === undefined) {
-      return;
-    }
-    const offset = ms - fed.mediaStartMs;
-    this.#onFrame({
-      fragment: fed.fragment,
-      mediaMs: ms,
-      producerTimestamp: Math.round(fed.fragment.producerTimestampMs + offset),
-      serverTimestamp: Math.round(fed.fragment.serverTimestampMs + offset),
-      image: entry.image,
-      ...this.#imageSize,
-      luma: { ...this.#lumaSize, data: entry.luma },
-    });
   }
 }

@@ -112,14 +112,16 @@ export type LiveDecoderOptions = {
   height?: number;
   /** Largest width of the grayscale thumbnail emitted next to each image. */
   lumaWidth: number;
+  /** Each selected frame's timestamp, in input time-base units over the time base (numerator, denominator). */
+  onFrameTime: (pts: bigint, timeBase: readonly [number, number]) => void;
 };
 
 export type LiveDecoder = {
   /** Matroska in: a header, then clusters with non-decreasing timestamps. */
   input: Writable;
   /**
-   * Matroska out, one cluster per frame: track 1 the encoded image, track 2 its grayscale thumbnail, both at the
-   * input frame's own timestamp (copied through).
+   * For each selected frame, in order: the encoded image (JPEG or PNG), then its grayscale thumbnail as a binary PGM.
+   * Image pipes, not a container: a muxer would hold each frame back until the next one arrives.
    */
   output: Readable;
   /** Settles when ffmpeg exits (rejects with its stderr tail on failure). */
@@ -127,9 +129,13 @@ export type LiveDecoder = {
   kill(): void;
 };
 
+const SHOWINFO_PTS = /Parsed_showinfo.*\bn:\s*\d+\s+pts:\s*(-?\d+)/;
+const SHOWINFO_TIME_BASE = /Parsed_showinfo.*config in time_base:\s*(\d+)\/([1-9]\d*)/;
+
 /**
  * A long-lived decoder for a continuous consumer: frames are selected on a fixed media-time grid inside the filter
- * graph, so only the wanted ones are scaled and encoded, and output clusters are flushed one frame at a time.
+ * graph, so only the wanted ones are scaled and encoded; their timestamps come from showinfo on stderr (as integers:
+ * its pts_time text has 6 significant digits, too few for epoch timecodes).
  */
 export function startLiveDecoder(opts: LiveDecoderOptions): LiveDecoder {
   const input = new PassThrough();
@@ -138,24 +144,39 @@ export function startLiveDecoder(opts: LiveDecoderOptions): LiveDecoder {
   const slot = (t: string): string => `floor(round(${t}*1000)/${opts.intervalMs})`;
   const select = `select='isnan(prev_selected_t)+gt(${slot('t')}\\,${slot('prev_selected_t')})'`;
   const size = opts.width !== undefined || opts.height !== undefined ? `,scale=${opts.width ?? -2}:${opts.height ?? -2}` : '';
-  const encode =
-    opts.format === 'JPEG'
-      ? ['-c:v:0', 'mjpeg', '-q:v:0', String(Math.round(31 - ((opts.quality - 1) * 29) / 99)), '-pix_fmt:v:0', 'yuvj420p']
-      : ['-c:v:0', 'png'];
+  // one encoder thread: frame-threaded encoders hold each image back until the next frame arrives
+  const encode = [
+    ...(opts.format === 'JPEG' ? ['-c:v', 'mjpeg', '-q:v', String(Math.round(31 - ((opts.quality - 1) * 29) / 99)), '-pix_fmt', 'yuvj420p'] : ['-c:v', 'png']),
+    '-threads', '1',
+  ];
+  // the encoders keep the input's timestamps (ffmpeg 5.1 otherwise rounds them to 1/framerate); each packet is
+  // written at once
+  const common = ['-enc_time_base:v', '-1', '-fps_mode', 'passthrough', '-flush_packets', '1'];
   let stderr = '';
+  let timeBase: [number, number] = [1, 1000];
   const command = ffmpeg(input)
     .setFfmpegPath(opts.ffmpegPath)
     .inputFormat('matroska')
     .inputOptions(['-copyts'])
-    .complexFilter(`[0:v:0]${select},split=2[img][lum];[img]null${size}[a];[lum]scale='min(${opts.lumaWidth},iw)':-2,format=gray[b]`)
-    .outputOptions([
-      '-map', '[a]', '-map', '[b]', ...encode, '-c:v:1', 'rawvideo',
-      // the encoders keep the input's millisecond timestamps (ffmpeg 5.1 otherwise rounds them to 1/framerate)
-      '-enc_time_base:v', '-1',
-      '-fps_mode', 'passthrough', '-flush_packets', '1', '-cluster_time_limit', '0', '-cluster_size_limit', '1', '-live', '1',
-    ])
-    .outputFormat('matroska')
+    .complexFilter(`[0:v:0]${select},showinfo,split=2[img][lum];[img]null${size}[a];[lum]scale='min(${opts.lumaWidth},iw)':-2,format=gray[b]`)
+    // both outputs write to stdout, image then thumbnail for each frame (ffmpeg muxes outputs in order, one thread)
+    .output('pipe:1')
+    .outputOptions(['-map', '[a]', ...encode, ...common])
+    .outputFormat('image2pipe')
+    .output(output, { end: true })
+    .outputOptions(['-map', '[b]', '-c:v', 'pgm', ...common])
+    .outputFormat('image2pipe')
     .on('stderr', (line: string) => {
+      const pts = SHOWINFO_PTS.exec(line);
+      if (pts !== null) {
+        opts.onFrameTime(BigInt(pts[1]!), timeBase);
+        return;
+      }
+      const tb = SHOWINFO_TIME_BASE.exec(line);
+      if (tb !== null) {
+        timeBase = [Number(tb[1]), Number(tb[2])];
+        return;
+      }
       stderr = (stderr + line + '\n').slice(-MAX_STDERR_CHARS);
     });
   // fluent-ffmpeg probes ffmpeg before spawning it, and kill() in that window does nothing: remember the request
@@ -171,7 +192,7 @@ export function startLiveDecoder(opts: LiveDecoderOptions): LiveDecoder {
       }
     });
   });
-  command.pipe(output, { end: true });
+  command.run();
   // ffmpeg may exit (bad input) while we still write: its closed stdin must not become an unhandled error
   input.on('error', () => undefined);
   const kill = (): void => {

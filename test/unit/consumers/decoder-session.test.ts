@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecoderSession, type DecodedFrame } from '../../../src/consumers/decoder-session.js';
 import { findFfmpeg } from '../../../src/frames/ffmpeg-binary.js';
-import type { LiveDecoderOptions } from '../../../src/frames/frame-decoder.js';
+import type { DecoderOptions as LiveDecoderOptions } from '../../../src/consumers/decoder-session.js';
 import { parseClusterBlocks } from '../../../src/formats/mkv/mkv-blocks.js';
 import { MkvStreamParser } from '../../../src/formats/mkv/mkv-stream-parser.js';
 import type { ParsedFragment } from '../../../src/media/parse-events.js';
