@@ -2,6 +2,7 @@ import type { FragmentReader } from '../core/fragment-reader.js';
 import { retentionCutoffMs, type StreamRecord } from '../core/stream-record.js';
 import type { StreamRegistry } from '../core/stream-registry.js';
 import type { FfmpegBinary } from '../frames/ffmpeg-binary.js';
+import { warmUp } from '../frames/frame-decoder.js';
 import type { Db } from '../store/database.js';
 import type { FragmentFeed } from '../stream/fragment-feed.js';
 import type { Clock } from '../util/clock.js';
@@ -139,6 +140,7 @@ export class FrameConsumers {
       const entry: { key: string; consumer: FrameConsumer | undefined } = { key, consumer: undefined };
       this.#running.set(stream.id, entry);
       this.#enqueue(stream.id, async () => {
+        await warmUp(this.#d.ffmpeg!.path);
         if (this.#closed || this.#running.get(stream.id) !== entry) {
           return;
         }

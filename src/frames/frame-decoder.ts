@@ -102,6 +102,21 @@ export function splitPngs(all: Uint8Array): Uint8Array[] {
   return images;
 }
 
+let warming: Promise<void> | null = null;
+
+/**
+ * fluent-ffmpeg asks ffmpeg for its formats and encoders before every command until its cache holds them, so
+ * decoders started together each spawn two extra processes (and every spawn blocks the event loop): fill the cache
+ * once, first.
+ */
+export function warmUp(ffmpegPath: string): Promise<void> {
+  warming ??= new Promise<void>((resolve) => {
+    const probe = ffmpeg().setFfmpegPath(ffmpegPath);
+    probe.availableFormats(() => probe.availableEncoders(() => resolve()));
+  });
+  return warming;
+}
+
 export type LiveDecoderOptions = {
   ffmpegPath: string;
   /** One image per this many ms of media time, on a fixed grid: the first frame in each interval. */
