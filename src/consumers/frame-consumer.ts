@@ -41,6 +41,8 @@ export type ConsumerDeps = {
   events: FrameEvents;
   ffmpegPath: string;
   log: Logger;
+  /** Server time the consumer was asked for: without a checkpoint it starts with the fragments stored from then on. */
+  requestedAtMs: number;
   /** An image of a fragment whose producer metadata asked for a notification reached the destination. */
   onImageDelivered?: (frame: Frame, location: string, notificationValues: string[]) => void;
 };
@@ -175,7 +177,8 @@ export class FrameConsumer {
 
   /**
    * Where reading starts: just before the checkpoint's fragment (it is decoded again, its handled frames skipped),
-   * the oldest retained fragment when that one expired, or — for a consumer that never ran — the live edge.
+   * the oldest retained fragment when that one expired, or — for a consumer that never ran — the live edge as it
+   * was when the consumer was asked for.
    */
   #startCursor(): string | undefined {
     const stream = this.#d.stream;
@@ -183,7 +186,8 @@ export class FrameConsumer {
     if (ck !== undefined) {
       return this.#d.reader.get(stream, ck.fragmentNumber) === undefined ? undefined : precedingNumber(ck.fragmentNumber);
     }
-    return this.#d.reader.list(stream, { newestFirst: true, limit: 1 })[0]?.fragmentNumber;
+    // not "the newest fragment now": the decoder's start-up must not skip what arrived since image generation was enabled
+    return this.#d.reader.list(stream, { timestampKind: 'server', toMs: this.#d.requestedAtMs - 1, newestFirst: true, limit: 1 })[0]?.fragmentNumber;
   }
 
   async #feed(stream: StreamRecord, f: FragmentRecord): Promise<void> {

@@ -138,6 +138,7 @@ export class FrameConsumers {
     if (wanted) {
       // recorded now, started in turn: the previous consumer's stop (which saves the checkpoint) runs first
       const entry: { key: string; consumer: FrameConsumer | undefined } = { key, consumer: undefined };
+      const requestedAtMs = this.#d.clock.now();
       this.#running.set(stream.id, entry);
       this.#enqueue(stream.id, async () => {
         await warmUp(this.#d.ffmpeg!.path);
@@ -155,6 +156,7 @@ export class FrameConsumers {
           events: this.events,
           ffmpegPath: this.#d.ffmpeg!.path,
           log: this.#d.log,
+          requestedAtMs,
           ...(this.#d.notifier !== undefined ? { onImageDelivered: this.#imageNotifier(stream.id, this.#d.notifier) } : {}),
         });
         entry.consumer = consumer;
