@@ -5,8 +5,8 @@ import { DEFAULT_MESSAGE_TTL_SECONDS, type ChannelRecord, type ChannelRegistry }
 import { SIGNALING_PATHS } from '../../signaling/signaling-socket.js';
 import { PATTERNS, type Input } from '../input.js';
 import type { OperationTable } from '../operation.js';
-import { ARN_RULE, STREAM_NAME_RULE, VERSION_RULE, streamRef } from './stream-ref.js';
-import { TAG_KEY_RULE, TAG_VALUE_RULE } from './tags.js';
+import { ARN_RULE, STREAM_NAME_RULE, VERSION_RULE, decodeNameToken, encodeNameToken, streamRef } from './stream-ref.js';
+import { tagList } from './tags.js';
 
 // The signaling-channel half of the KVS control plane (kvs-api.md §2.0 "Signaling channels", §2.1).
 
@@ -31,17 +31,6 @@ function channelInfo(c: ChannelRecord): Record<string, unknown> {
   };
 }
 
-function tagArray(input: Input): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of input.objList('Tags', { maxItems: 50 }) ?? []) {
-    const key = item.str('Key', { ...TAG_KEY_RULE, required: true });
-    out[key] = item.str('Value', { ...TAG_VALUE_RULE, required: true });
-  }
-  return out;
-}
-
-const encodeToken = (name: string): string => Buffer.from(name, 'utf8').toString('base64');
-const decodeToken = (token: string): string => Buffer.from(token, 'base64').toString('utf8');
 
 /** ws(s):// for the WebSocket, http(s):// for the rest, from the base URL the client reached (or publicUrl). */
 function endpoints(baseUrl: string): { wss: (path: string) => string; https: string } {
@@ -81,7 +70,7 @@ export function signalingChannelOperations(deps: { channels: ChannelRegistry; re
         throw invalidArgument('Only SINGLE_MASTER signaling channels are supported.');
       }
       const ttl = input.obj('SingleMasterConfiguration')?.int('MessageTtlSeconds', TTL_RULE) ?? DEFAULT_MESSAGE_TTL_SECONDS;
-      const tags = tagArray(input);
+      const tags = tagList(input, { required: false, minItems: 0 });
       const c = channels.create({ name, type, messageTtlSeconds: ttl });
       if (Object.keys(tags).length > 0) {
         registry.addTags(c.arn, tags);
@@ -95,9 +84,9 @@ export function signalingChannelOperations(deps: { channels: ChannelRegistry; re
       const cond = input.obj('ChannelNameCondition');
       cond?.enumOf('ComparisonOperator', ['BEGINS_WITH'] as const);
       const prefix = cond?.str('ComparisonValue', STREAM_NAME_RULE);
-      const page = channels.list({ maxResults: max, afterName: token ? decodeToken(token) : undefined, prefix });
+      const page = channels.list({ maxResults: max, afterName: token ? decodeNameToken(token) : undefined, prefix });
       const last = page.channels.at(-1);
-      return { ChannelInfoList: page.channels.map(channelInfo), NextToken: page.more && last !== undefined ? encodeToken(last.name) : undefined };
+      return { ChannelInfoList: page.channels.map(channelInfo), NextToken: page.more && last !== undefined ? encodeNameToken(last.name) : undefined };
     },
     '/updateSignalingChannel': (input) => {
       const arn = input.str('ChannelARN', { ...ARN_RULE, required: true });

@@ -1,11 +1,10 @@
 import type { StreamCapacity } from '../../conf/config.js';
 import type { StreamRecord } from '../../core/stream-record.js';
 import type { StreamRegistry } from '../../core/stream-registry.js';
-import { invalidArgument } from '../../errors/codes.js';
 import { PATTERNS, type Input } from '../input.js';
 import { checkCapacityChange, mergeCapacity } from '../../core/capacity.js';
 import { epochSeconds, type OperationTable } from '../operation.js';
-import { ARN_RULE, STREAM_NAME_RULE, VERSION_RULE, streamRef } from './stream-ref.js';
+import { ARN_RULE, STREAM_NAME_RULE, VERSION_RULE, decodeNameToken as decodeToken, encodeNameToken as encodeToken, streamRef } from './stream-ref.js';
 import { TAG_MAP_RULE } from './tags.js';
 
 export type StreamsDeps = {
@@ -130,13 +129,3 @@ export function streamOperations(deps: StreamsDeps): OperationTable {
   };
 }
 
-// Control-plane NextToken pattern is [a-zA-Z0-9+/=]*: base64 of the last stream name returned.
-const encodeToken = (name: string): string => Buffer.from(name, 'utf8').toString('base64');
-
-function decodeToken(token: string): string {
-  const name = Buffer.from(token, 'base64').toString('utf8');
-  if (!PATTERNS.name.test(name)) {
-    throw invalidArgument('NextToken is not valid.');
-  }
-  return name;
-}

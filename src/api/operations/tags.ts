@@ -14,8 +14,9 @@ export type TagsDeps = {
   resourceExists: (arn: string) => boolean;
 };
 
-function tagList(input: Input): Record<string, string> {
-  const items = input.objList('Tags', { required: true, minItems: 1, maxItems: 50 }) ?? [];
+/** A `Tags` member in the list-of-{Key, Value} shape (TagResource, CreateSignalingChannel) as a map. */
+export function tagList(input: Input, rule: { required: boolean; minItems: number } = { required: true, minItems: 1 }): Record<string, string> {
+  const items = input.objList('Tags', { ...rule, maxItems: 50 }) ?? [];
   const out: Record<string, string> = {};
   for (const item of items) {
     const key = item.str('Key', { ...TAG_KEY_RULE, required: true });
