@@ -9,10 +9,7 @@ import { GetMediaForFragmentListCommand, KinesisVideoArchivedMediaClient, ListFr
 import { GetIceServerConfigCommand, KinesisVideoSignalingClient } from '@aws-sdk/client-kinesis-video-signaling';
 import { JoinStorageSessionCommand, KinesisVideoWebRTCStorageClient } from '@aws-sdk/client-kinesis-video-webrtc-storage';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,9 +19,10 @@ import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '
 import { selfSignedCert, trustingHandler, type TestCert } from '../helpers/tls.js';
 import { STORAGE_CLIENT_ID } from '../../src/webrtc/storage-session.js';
 import { collectPageErrors, launchChromium, skipWithoutChromium, waitForExpression } from './chromium.js';
+import { MEDIA_WAIT_MS, WEBRTC_FLAGS, consolePeers, joinInConsole as joinConsoleCall, outboundVideo, pageErrors, serveSdkPages, until, waitForMedia } from './webrtc-helpers.js';
 
 // Two-way WebRTC calls through openkvs's signaling over TLS, in Chromium with a fake camera and microphone: console
-// tabs as master and viewers, and the official KVS WebRTC JS SDK (its browser bundle) as a viewer. Every page keeps
+// tabs as master and viewers, and the official KVS WebRTC JS SDK (its browser bundle) as a viewer and as a master. Every page keeps
 // only 127.0.0.1 ICE candidates (the console's loopback=1), so the peers meet on the loopback interface.
 // In-page code is passed as strings: the project compiles without the DOM library.
 
@@ -32,67 +30,6 @@ vi.setConfig({ testTimeout: 120_000, hookTimeout: 90_000 });
 
 const REGION = 'us-east-1';
 const credentials = { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET };
-/** toolchain-notes Q4: fake media devices without a prompt, and 127.0.0.1 candidates; the certificate is self-signed. */
-const WEBRTC_FLAGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection', '--ignore-certificate-errors'];
-const MEDIA_WAIT_MS = 45_000;
-
-/**
- * True once every peer connection the expression yields has decoded video frames and received audio packets
- * (inbound-rtp from getStats), and there are at least `peers` of them.
- */
-function mediaFlowing(pcs: string, peers: number): string {
-  return `(async () => {
-    const pcs = ${pcs};
-    if (pcs.length < ${peers}) return false;
-    for (const pc of pcs) {
-      let video = 0, audio = 0;
-      for (const s of (await pc.getStats()).values()) {
-        if (s.type === 'inbound-rtp' && s.kind === 'video') video += s.framesDecoded ?? 0;
-        if (s.type === 'inbound-rtp' && s.kind === 'audio') audio += s.packetsReceived ?? 0;
-      }
-      if (video < 5 || audio < 5) return false;
-    }
-    return true;
-  })()`;
-}
-/** The browser's outbound video toward one peer: frames encoded and the codec it encodes with. */
-function outboundVideo(pc: string): string {
-  return `(async () => {
-    const stats = [...(await ${pc}.getStats()).values()];
-    const out = stats.find((s) => s.type === 'outbound-rtp' && s.kind === 'video');
-    return { framesEncoded: out?.framesEncoded ?? 0, codec: stats.find((s) => s.id === out?.codecId)?.mimeType ?? null, encoder: out?.encoderImplementation ?? null };
-  })()`;
-}
-
-/** Polls a server-side condition (in this process) until it yields a value. */
-async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs = MEDIA_WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) {
-      return v;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const consolePeers = "[...(globalThis.openkvsCall?.peers.values() ?? [])].map((p) => p.pc)";
-
-/** waitForExpression(mediaFlowing(…)); on a timeout the error says what each peer connection had got to. */
-async function waitForMedia(page: Page, pcs: string, peers: number, errors: string[]): Promise<void> {
-  try {
-    await waitForExpression(page, mediaFlowing(pcs, peers), MEDIA_WAIT_MS);
-  } catch (err) {
-    const state = await page.evaluate(`(async () => JSON.stringify(await Promise.all((${pcs}).map(async (pc) => ({
-      connection: pc.connectionState, ice: pc.iceConnectionState, signaling: pc.signalingState,
-      inbound: [...(await pc.getStats()).values()].filter((s) => s.type === 'inbound-rtp').map((s) => [s.kind, s.packetsReceived, s.framesDecoded]),
-    })))))()`);
-    throw new Error(`${(err as Error).message}\npeers: ${String(state)}\npage errors: ${errors.join('\n')}`);
-  }
-}
 
 describe.skipIf(skipWithoutChromium('the WebRTC call tests'))('WebRTC calls in the console (Chromium, TLS)', () => {
   let cert: TestCert;
@@ -133,20 +70,8 @@ describe.skipIf(skipWithoutChromium('the WebRTC call tests'))('WebRTC calls in t
   }
 
   /** A logged-in console tab on the call page of a channel, joined with the given role. */
-  async function joinInConsole(channel: string, role: 'MASTER' | 'VIEWER', clientId?: string): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage();
-    const errors = collectPageErrors(page);
-    await page.goto(`${server.url}/console/`);
-    await page.waitForSelector('body[data-view="login"]');
-    await page.fill('#access-key-id', TEST_ACCESS_KEY);
-    await page.fill('#secret-access-key', TEST_SECRET);
-    await page.click('#login-submit');
-    await page.waitForSelector('body[data-view="list"]');
-    const query = new URLSearchParams({ role, loopback: '1', join: '1', ...(clientId !== undefined ? { clientId } : {}) });
-    await page.evaluate(`location.hash = ${JSON.stringify(`#/webrtc/${encodeURIComponent(channel)}?${query.toString()}`)}`);
-    await page.waitForSelector('body[data-view="call"]');
-    await page.waitForSelector(`#call-status[data-state="${role === 'MASTER' ? 'waiting' : 'calling'}"], #call-status[data-state="connected"]`, { timeout: 30_000 });
-    return { page, errors };
+  function joinInConsole(channel: string, role: 'MASTER' | 'VIEWER', clientId?: string): Promise<{ page: Page; errors: string[] }> {
+    return joinConsoleCall(browser, server.url, channel, role, clientId);
   }
 
   it('lists channels the AWS SDK created, creates one, and opens its call page', async () => {
@@ -339,50 +264,44 @@ describe.skipIf(skipWithoutChromium('the WebRTC call tests'))('WebRTC calls in t
     await page.close();
     await master.page.close();
   });
+
+  it('calls the official KVS WebRTC JS SDK (browser bundle) as master from a console viewer: two-way video and audio', async () => {
+    const { name, arn } = await createChannel();
+    // The SDK master gets what its own sample gets: the MASTER endpoints and ICE servers for no client id.
+    const ep = await kv.send(new GetSignalingChannelEndpointCommand({ ChannelARN: arn, SingleMasterChannelEndpointConfiguration: { Protocols: ['WSS', 'HTTPS'], Role: 'MASTER' } }));
+    const endpoints = Object.fromEntries(ep.ResourceEndpointList!.map((e) => [e.Protocol!, e.ResourceEndpoint!]));
+    const signaling = new KinesisVideoSignalingClient({ endpoint: endpoints['HTTPS']!, region: REGION, credentials, maxAttempts: 1, requestHandler: trustingHandler(cert.cert) });
+    const ice = await signaling.send(new GetIceServerConfigCommand({ ChannelARN: arn }));
+    signaling.destroy();
+    const iceServers = (ice.IceServerList ?? []).map((s) => ({ urls: s.Uris, username: s.Username, credential: s.Password }));
+
+    const page = await browser.newPage();
+    const errors = collectPageErrors(page);
+    await page.goto(`${sdkPages.url}/master.html`);
+    await page.evaluate(`window.startMaster(${JSON.stringify({ arn, wss: endpoints['WSS'], region: REGION, credentials, iceServers })})`);
+    expect(await page.evaluate('window.sdkStatus')).toBe('open');
+
+    const viewer = await joinInConsole(name, 'VIEWER', 'console-viewer');
+    const sdkPeers = 'Object.values(window.sdkPeers)';
+    await waitForMedia(viewer.page, consolePeers, 1, viewer.errors);
+    await waitForMedia(page, sdkPeers, 1, [...errors, 'sdk: ' + String(await page.evaluate('JSON.stringify(window.sdkErrors)'))]);
+    expect(await page.evaluate('Object.keys(window.sdkPeers)')).toEqual(['console-viewer']);
+    // The console viewer's status line and tile say what the test measured.
+    await viewer.page.waitForSelector('#call-status[data-state="connected"]');
+    await waitForExpression(viewer.page, `Number(document.querySelector('#call-remotes figure')?.dataset.framesDecoded ?? 0) > 0`, MEDIA_WAIT_MS);
+
+    // The viewer hangs up and calls again: the SDK master answers the new offer on a new connection.
+    await viewer.page.click('#call-hangup');
+    await viewer.page.waitForSelector('#call-status[data-state="idle"]');
+    await viewer.page.click('#call-start');
+    await waitForMedia(viewer.page, consolePeers, 1, viewer.errors);
+    await waitForExpression(page, `Object.values(window.sdkPeers).length === 1 && Object.values(window.sdkPeers)[0].connectionState === 'connected'`, MEDIA_WAIT_MS);
+    await waitForMedia(page, sdkPeers, 1, errors);
+
+    expect(await page.evaluate('window.sdkErrors')).toEqual([]);
+    expect(pageErrors(errors)).toEqual([]);
+    expect(pageErrors(viewer.errors)).toEqual([]);
+    await viewer.page.close();
+    await page.close();
+  });
 });
-
-/** http://127.0.0.1:<port>: the SDK's browser bundle and the test pages that use it. */
-async function serveSdkPages(): Promise<{ url: string; close(): Promise<void> }> {
-  const bundle = readFileSync(createRequire(import.meta.url).resolve('amazon-kinesis-video-streams-webrtc/dist/kvs-webrtc.min.js'));
-  const server = createServer((req, res) => {
-    if (req.url === '/kvs-webrtc.min.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-    } else if (req.url === '/viewer.html') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(SDK_VIEWER_PAGE);
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
-/** A viewer after the SDK's own sample (viewer.js), trickling only 127.0.0.1 candidates. */
-const SDK_VIEWER_PAGE = `<!doctype html>
-<html><head><meta charset="utf-8"><script src="/kvs-webrtc.min.js"></script></head>
-<body><video id="remote" autoplay playsinline muted></video>
-<script>
-window.sdkErrors = [];
-const loopback = (c) => String(c).split(' ')[4] === '127.0.0.1';
-window.startViewer = async (o) => {
-  const client = new KVSWebRTC.SignalingClient({
-    channelARN: o.arn, channelEndpoint: o.wss, clientId: o.clientId, role: KVSWebRTC.Role.VIEWER,
-    region: o.region, credentials: o.credentials, systemClockOffset: 0,
-  });
-  const pc = new RTCPeerConnection({ iceServers: o.iceServers });
-  window.sdkPc = pc;
-  const local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
-  local.getTracks().forEach((t) => pc.addTrack(t, local));
-  pc.addEventListener('track', (e) => { document.getElementById('remote').srcObject = e.streams[0]; });
-  pc.addEventListener('icecandidate', ({ candidate }) => {
-    if (candidate && candidate.candidate && loopback(candidate.candidate)) client.sendIceCandidate(candidate);
-  });
-  client.on('sdpAnswer', (answer) => pc.setRemoteDescription(answer).catch((e) => window.sdkErrors.push(String(e))));
-  client.on('iceCandidate', (c) => { if (loopback(c.candidate)) pc.addIceCandidate(c).catch((e) => window.sdkErrors.push(String(e))); });
-  client.on('error', (e) => window.sdkErrors.push(String(e)));
-  await new Promise((resolve, reject) => { client.once('open', resolve); client.once('error', reject); client.open(); });
-  await pc.setLocalDescription(await pc.createOffer({ offerToReceiveAudio: true, offerToReceiveVideo: true }));
-  client.sendSdpOffer(pc.localDescription);
-};
-</script></body></html>`;
