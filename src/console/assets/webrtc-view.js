@@ -3,7 +3,7 @@
 // #/webrtc/<channel>[?role=MASTER|VIEWER&clientId=…&loopback=1&join=1]. loopback=1 keeps only 127.0.0.1 ICE
 // candidates (both peers on one machine, as in the browser tests); join=1 joins at once.
 
-import { AUTH_ERRORS, KvsError } from './kvs.js';
+import { AUTH_ERRORS, KvsClient, KvsError } from './kvs.js';
 import { Call, MASTER_PEER, newViewerId } from './webrtc.js';
 
 const $ = (id) => document.getElementById(id);
@@ -14,6 +14,12 @@ const STATS_INTERVAL_MS = 1000;
 let call = null;
 let statsTimer = 0;
 const listing = { tokens: [undefined], index: 0 };
+/** Captions of the remote tiles that are not viewers' client ids: the master, and the server's own peers. */
+const PEER_CAPTIONS = {
+  [MASTER_PEER]: 'master',
+  'openkvs-storage': 'openkvs-storage (the server, recording this call)',
+  'openkvs-relay': 'openkvs-relay (the server, forwarding to relayed viewers)',
+};
 /** Set once the server answers UnknownOperationException to the relay extension: the toggle stays hidden. */
 let relayUnavailable = false;
 
@@ -79,6 +85,7 @@ export function hangUp() {
   if ($('call-hangup') !== null) {
     $('call-hangup').disabled = true;
   }
+  syncRecord();
 }
 
 // ---- channel list -----------------------------------------------------------------------------------------------
@@ -147,6 +154,7 @@ async function createChannel(client, reload) {
 function setStatus(text, state) {
   $('call-status').textContent = text;
   $('call-status').dataset.state = state;
+  syncRecord();
 }
 
 export async function showCall(client, name, params, stale) {
@@ -155,6 +163,8 @@ export async function showCall(client, name, params, stale) {
   showError('call-error', null);
   $('channel-details').replaceChildren();
   $('relay-panel').hidden = true;
+  $('storage-panel').hidden = true;
+  $('storage-panel').dataset.arn = '';
   $('call-remotes').replaceChildren();
   $('call-form').dataset.arn = '';
   const role = params.get('role') === 'VIEWER' ? 'VIEWER' : 'MASTER';
@@ -185,6 +195,7 @@ export async function showCall(client, name, params, stale) {
   ];
   $('channel-details').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', k), el('dd', v, { 'data-field': k })]));
   void showRelay(client, info, stale);
+  void showStorage(client, info, stale);
   if (params.get('join') === '1') {
     await join(client);
   }
@@ -248,7 +259,7 @@ function showRemote(peerId, stream, pc) {
   if (tile === null) {
     tile = el('figure', undefined, { class: 'remote', 'data-peer': peerId });
     const video = el('video', undefined, { autoplay: '', playsinline: '' });
-    tile.append(video, el('figcaption', peerId === MASTER_PEER ? 'master' : peerId), el('p', '', { class: 'status' }));
+    tile.append(video, el('figcaption', PEER_CAPTIONS[peerId] ?? peerId), el('p', '', { class: 'status' }));
     box.append(tile);
   }
   const video = tile.querySelector('video');
@@ -337,6 +348,89 @@ async function setRelay(client, enabled) {
   }
 }
 
+// ---- media storage (recording a master's call through JoinStorageSession) ---------------------------------------
+
+/** The stream name in a stream ARN (arn:…:stream/<name>/<creation time>), or the ARN itself. */
+function streamNameOf(arn) {
+  const m = /:stream\/(.+)\/[^/]+$/.exec(arn ?? '');
+  return m === null ? String(arn ?? '') : m[1];
+}
+
+/** DescribeMediaStorageConfiguration: where the channel records to, and the Record button when it does. */
+async function showStorage(client, info, stale) {
+  let config = null;
+  try {
+    config = (await client.call('/describeMediaStorageConfiguration', { ChannelARN: info.ChannelARN })).MediaStorageConfiguration ?? null;
+  } catch {
+    config = null;
+  }
+  if (stale()) {
+    return;
+  }
+  const panel = $('storage-panel');
+  const state = $('storage-state');
+  panel.dataset.arn = info.ChannelARN;
+  panel.dataset.storage = config?.Status ?? 'UNKNOWN';
+  delete panel.dataset.recording;
+  $('storage-join').textContent = 'Record this call';
+  if (config?.Status === 'ENABLED' && config.StreamARN) {
+    const name = streamNameOf(config.StreamARN);
+    const link = el('a', name, { href: `#/streams/${encodeURIComponent(name)}`, target: '_blank', 'data-stream': name });
+    state.replaceChildren(
+      'Media storage is on: a master can record this call into stream ',
+      link,
+      ' (Record this call, once joined as master; the recording ends when the master hangs up).',
+    );
+  } else {
+    // Off, or not described: nothing to record into. Turn it on with UpdateMediaStorageConfiguration (README).
+    state.textContent = config === null ? 'Media storage: not described by this server.' : 'Media storage is off: this channel’s calls are not recorded (UpdateMediaStorageConfiguration turns it on).';
+  }
+  $('storage-join').hidden = panel.dataset.storage !== 'ENABLED';
+  panel.hidden = false;
+  syncRecord();
+}
+
+/** Record this call is possible for a master that is in the call, on a channel with media storage ENABLED. */
+function syncRecord() {
+  const button = $('storage-join');
+  if (button === null) {
+    return;
+  }
+  const state = $('call-status')?.dataset.state;
+  button.disabled = !(call !== null && call.role === 'MASTER' && (state === 'waiting' || state === 'connected') && $('storage-panel').dataset.storage === 'ENABLED');
+}
+
+/** JoinStorageSession at the channel's WEBRTC endpoint: the server's peer (openkvs-storage) offers to this master. */
+async function record(client) {
+  showError('call-error', null);
+  const arn = $('storage-panel').dataset.arn;
+  const panel = $('storage-panel');
+  panel.dataset.recording = 'requesting';
+  try {
+    const out = await client.call('/getSignalingChannelEndpoint', {
+      ChannelARN: arn,
+      SingleMasterChannelEndpointConfiguration: { Protocols: ['WEBRTC'], Role: 'MASTER' },
+    });
+    const endpoint = (out.ResourceEndpointList ?? []).find((e) => e.Protocol === 'WEBRTC')?.ResourceEndpoint;
+    if (!endpoint) {
+      throw new Error('GetSignalingChannelEndpoint returned no WEBRTC endpoint.');
+    }
+    const storage = new KvsClient({ endpoint, region: client.region, credentials: client.credentials });
+    storage.clockOffsetMs = client.clockOffsetMs;
+    await storage.call('/joinStorageSession', { channelArn: arn });
+  } catch (err) {
+    if (panel.dataset.arn === arn) {
+      delete panel.dataset.recording;
+      showError('call-error', err);
+    }
+    return;
+  }
+  if (panel.dataset.arn === arn) {
+    panel.dataset.recording = 'requested';
+    $('storage-join').textContent = 'Record again (restarts the recording)';
+  }
+}
+
 /** Wire the forms once; getClient() returns the logged-in KvsClient, reload() re-runs the route. */
 export function setUpWebrtc(getClient, reload) {
   $('channel-create-form').addEventListener('submit', (ev) => {
@@ -359,5 +453,6 @@ export function setUpWebrtc(getClient, reload) {
   $('call-hangup').addEventListener('click', () => hangUp());
   $('relay-enable').addEventListener('click', () => void setRelay(getClient(), true));
   $('relay-disable').addEventListener('click', () => void setRelay(getClient(), false));
+  $('storage-join').addEventListener('click', () => void record(getClient()));
   window.addEventListener('pagehide', () => hangUp());
 }
