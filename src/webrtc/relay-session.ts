@@ -5,6 +5,7 @@
 
 import type { RTCPeerConnectionConfig } from 'werift';
 import type { Logger } from '../util/logger.js';
+import { KeyFrameRequests } from './key-frame-requests.js';
 import { AudioFloor, isTalking } from './relay-audio-floor.js';
 import { encodeSignal, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
 import { RelayUpstream } from './relay-upstream.js';
@@ -12,8 +13,6 @@ import { RelayViewer, type RelayPacket } from './relay-viewer.js';
 
 /** The relay's client id when it speaks to the master as a viewer. */
 export const RELAY_CLIENT_ID = 'openkvs-relay';
-/** At most one key-frame request upstream per this long: 20 viewers joining at once must not make 20 IDRs. */
-export const KEY_FRAME_INTERVAL_MS = 500;
 
 type Action = 'SDP_OFFER' | 'SDP_ANSWER' | 'ICE_CANDIDATE';
 export type RelaySignaling = {
@@ -40,9 +39,7 @@ export class RelaySession {
   readonly #floor = new AudioFloor();
   #upstream: { peer: RelayUpstream; ready: Promise<unknown>; connected: boolean } | null = null;
   #upstreamConnections = 0;
-  #lastKeyFrameAt = -Infinity;
-  #keyFrameTimer: NodeJS.Timeout | null = null;
-  #keyFrameRequests = 0;
+  readonly #keyFrames = new KeyFrameRequests(() => this.#upstream?.peer.requestKeyFrame());
   #closed = false;
 
   constructor(deps: RelaySessionDeps) {
@@ -60,7 +57,7 @@ export class RelaySession {
       connectedViewers: viewers.filter((v) => v.connected).length,
       upstream: this.#upstream === null ? 'NONE' : this.#upstream.connected ? 'CONNECTED' : 'CONNECTING',
       upstreamConnections: this.#upstreamConnections,
-      keyFrameRequests: this.#keyFrameRequests,
+      keyFrameRequests: this.#keyFrames.sent,
       droppedPackets: viewers.reduce((n, v) => n + v.stats.dropped, 0),
     };
   }
@@ -166,10 +163,7 @@ export class RelaySession {
     const u = this.#upstream;
     this.#upstream = null;
     u?.peer.close();
-    if (this.#keyFrameTimer !== null) {
-      clearTimeout(this.#keyFrameTimer);
-      this.#keyFrameTimer = null;
-    }
+    this.#keyFrames.cancel();
   }
 
   #removeViewer(viewerId: string): void {
@@ -202,24 +196,10 @@ export class RelaySession {
     }
   }
 
-  /** Coalesced: a request inside the interval is sent when the interval ends, once. */
+  /** Coalesced (key-frame-requests.ts); only while the upstream can carry it. */
   #requestKeyFrame(): void {
-    const u = this.#upstream;
-    if (u === null || !u.connected || this.#keyFrameTimer !== null) {
-      return;
-    }
-    const wait = this.#lastKeyFrameAt + KEY_FRAME_INTERVAL_MS - Date.now();
-    const send = (): void => {
-      this.#keyFrameTimer = null;
-      this.#lastKeyFrameAt = Date.now();
-      this.#keyFrameRequests++;
-      this.#upstream?.peer.requestKeyFrame();
-    };
-    if (wait <= 0) {
-      send();
-    } else {
-      this.#keyFrameTimer = setTimeout(send, wait);
-      this.#keyFrameTimer.unref();
+    if (this.#upstream?.connected === true) {
+      this.#keyFrames.request();
     }
   }
 }
