@@ -70,8 +70,21 @@ export class SignalingHub {
     channels.onDeleted((c) => this.#closeChannel(c.id, 'channel deleted'));
   }
 
-  intercept(i: Interceptor): void {
-    this.#interceptors.push(i);
+  /**
+   * `first` puts it ahead of those already registered: the storage session claims the viewers that joined it
+   * before relay mode (registered earlier) would take every viewer's messages.
+   */
+  intercept(i: Interceptor, order: 'first' | 'last' = 'last'): void {
+    if (order === 'first') {
+      this.#interceptors.unshift(i);
+    } else {
+      this.#interceptors.push(i);
+    }
+  }
+
+  /** Viewers one channel may have at once (signalingMaxViewers); the storage session's viewers share it. */
+  get maxViewers(): number {
+    return this.#limits.maxViewers;
   }
 
   /** Registers a connected client; the returned functions deliver what it sends and tell the hub it left. */
@@ -134,6 +147,11 @@ export class SignalingHub {
   viewerIds(channelId: number): string[] {
     const state = this.#state.get(channelId);
     return state === undefined ? [] : [...state.clients.entries()].filter(([k]) => k !== MASTER).map(([k]) => k);
+  }
+
+  /** Tells one viewer to reconnect (GO_AWAY), if it is connected; nothing is queued for an offline one. */
+  notify(channelId: number, clientId: string, messageType: 'GO_AWAY' | 'RECONNECT_ICE_SERVER'): void {
+    this.#state.get(channelId)?.clients.get(clientId)?.transport.send({ messageType });
   }
 
   /** Tells every client of a channel to reconnect (GO_AWAY) or to refresh its ICE servers first. */

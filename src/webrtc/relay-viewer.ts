@@ -1,6 +1,7 @@
-// The relay's peer for one viewer: it answers the viewer's offer as if it were the master, sends the master's
-// video and audio to it through a bounded queue (relay-send-queue.ts), passes the viewer's key-frame requests and
-// audio up to the session.
+// The server's peer for one viewer of a master's media: in relay mode it answers the viewer's offer as if it were
+// the master; in a storage session (JoinStorageSessionAsViewer) it offers to the viewer, as KVS's storage session
+// does. Either way it sends the master's video and audio through a bounded queue (relay-send-queue.ts) and passes
+// the viewer's key-frame requests and audio up to its session.
 
 import { RTCPeerConnection, RtpHeader, RtpPacket, type Extensions, type RTCPeerConnectionConfig, type RTCRtpSender, type RTCRtpTransceiver } from 'werift';
 import { SendQueue, type SendQueueStats } from './relay-send-queue.js';
@@ -14,6 +15,8 @@ export type RelayViewerEvents = {
   keyFrameRequest(): void;
   /** An audio packet the viewer sent, with its RFC 6464 level if it sent one. */
   audio(p: RelayPacket, audioLevel: number | undefined): void;
+  /** ICE and DTLS are up: media sent from now on reaches it. */
+  connected?(): void;
   /** Its connection failed or closed. */
   gone(): void;
 };
@@ -53,7 +56,9 @@ export class RelayViewer {
       });
     });
     this.#pc.connectionStateChange.subscribe((s) => {
-      if (s === 'failed' || s === 'closed') {
+      if (s === 'connected') {
+        events.connected?.();
+      } else if (s === 'failed' || s === 'closed') {
         this.close();
         events.gone();
       }
@@ -73,6 +78,19 @@ export class RelayViewer {
     await this.#pc.setLocalDescription(await this.#pc.createAnswer());
     await gathered(this.#pc);
     return localDescription(this.#pc, this.#loopbackOnly);
+  }
+
+  /** The storage session speaks first (kvs-api.md §5.3): non-trickle, so the offer is all the viewer needs. */
+  async offer(): Promise<SessionDescription> {
+    await this.#pc.setLocalDescription(await this.#pc.createOffer());
+    await gathered(this.#pc);
+    return localDescription(this.#pc, this.#loopbackOnly);
+  }
+
+  async accept(answer: SessionDescription): Promise<void> {
+    if (!this.#closed) {
+      await this.#pc.setRemoteDescription(answer);
+    }
   }
 
   async addCandidate(c: IceCandidateInit): Promise<void> {
