@@ -234,7 +234,7 @@ export class Call {
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     this.signaling?.send('SDP_ANSWER', { type: 'answer', sdp: filterSdp(pc.localDescription.sdp, this.loopbackOnly) }, peerId);
-    this.opts.events.status(`In a call with ${this.peers.size} viewer${this.peers.size === 1 ? '' : 's'}.`, 'connected');
+    this.opts.events.status(callSummary([...this.peers.keys()]), 'connected');
   }
 
   async #remoteReady(peer) {
@@ -243,6 +243,16 @@ export class Call {
       await peer.pc.addIceCandidate(c);
     }
   }
+}
+
+/** The server's own peers that join a master's call: the relay's upstream and the recording (storage session). */
+const SERVER_PEERS = { 'openkvs-relay': 'the server’s relay', 'openkvs-storage': 'the server’s recorder' };
+
+/** "In a call with 2 viewers and the server's recorder." — the server's peers are not counted as viewers. */
+function callSummary(peerIds) {
+  const viewers = peerIds.filter((id) => !(id in SERVER_PEERS)).length;
+  const server = peerIds.filter((id) => id in SERVER_PEERS).map((id) => SERVER_PEERS[id]);
+  return `In a call with ${viewers} viewer${viewers === 1 ? '' : 's'}${server.length > 0 ? ` and ${server.join(' and ')}` : ''}.`;
 }
 
 /** Camera and microphone; failing that, whichever one exists; failing both, receive only (null). */
