@@ -108,3 +108,18 @@ class BitCursor {
     return v;
   }
 }
+
+/**
+ * The two-byte AudioSpecificConfig of a plain AAC stream (no SBR/PS, no extension): what an encoder that was told
+ * the rate and channels produces, e.g. openkvs's own recordings. The rate must be one of SAMPLING_FREQUENCIES
+ * and the object type below the 5-bit escape, so the short form always fits.
+ */
+export function writeAudioSpecificConfig(audioObjectType: number, sampleRate: number, channels: number): Uint8Array {
+  const samplingIndex = SAMPLING_FREQUENCIES.findIndex((f) => f === sampleRate);
+  if (audioObjectType < 1 || audioObjectType >= ESCAPE_OBJECT_TYPE || samplingIndex < 0 || channels < 1 || channels > 7) {
+    throw new RangeError(`no short AudioSpecificConfig for object type ${audioObjectType}, ${sampleRate} Hz, ${channels} channels`);
+  }
+  // audioObjectType (5) | samplingFrequencyIndex (4) | channelConfiguration (4) | GASpecificConfig: three 0 flags
+  const bits = (audioObjectType << 11) | (samplingIndex << 7) | (channels << 3);
+  return new Uint8Array([bits >> 8, bits & 0xff]);
+}

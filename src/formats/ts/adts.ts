@@ -1,9 +1,10 @@
 // ADTS framing (ISO/IEC 13818-7 §6.2 / 14496-3 §1.A.2): MPEG-TS carries AAC as a self-describing stream,
 // so each raw access unit gets a 7-byte header repeating the configuration a decoder would otherwise
-// have read once from the AudioSpecificConfig.
+// have read once from the AudioSpecificConfig. The reader goes the other way, for an encoder's ADTS output.
 
 import type { AacConfig } from '../codec/aac-config.js';
 import { SAMPLING_FREQUENCIES } from '../codec/aac-config.js';
+import { invalid } from '../errors.js';
 
 export const ADTS_HEADER_BYTES = 7;
 /** frame_length is 13 bits and counts the header. */
@@ -56,4 +57,58 @@ export function adtsFrame(params: AdtsParams, raw: Uint8Array): Uint8Array {
   out[6] = 0xfc;
   out.set(raw, ADTS_HEADER_BYTES);
   return out;
+}
+
+/** A 7-byte header with protection_absent 0 is followed by a 16-bit CRC. */
+const ADTS_CRC_BYTES = 2;
+
+/**
+ * Raw AAC access units out of an ADTS byte stream that arrives in arbitrary pieces (an encoder's stdout). Only
+ * single-block frames are split, which is what encoders write; the caller gives each its own timestamp.
+ */
+export class AdtsReader {
+  #pending = new Uint8Array(0);
+  /** Bytes taken so far, for error offsets. */
+  #offset = 0;
+
+  /** The access units completed by `bytes`; a ParseError when the stream is not ADTS. */
+  push(bytes: Uint8Array): Uint8Array[] {
+    // a plain view: slice() on a Node Buffer would return views into the pipe's chunks, not copies
+    let buf = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+    if (this.#pending.length > 0) {
+      buf = new Uint8Array(this.#pending.length + bytes.length);
+      buf.set(this.#pending);
+      buf.set(bytes, this.#pending.length);
+    }
+    const out: Uint8Array[] = [];
+    let at = 0;
+    while (buf.length - at >= ADTS_HEADER_BYTES) {
+      if (buf[at] !== 0xff || ((buf[at + 1] ?? 0) & 0xf6) !== 0xf0) {
+        throw invalid(this.#offset + at, 'no ADTS sync word');
+      }
+      const protectionAbsent = ((buf[at + 1] ?? 0) & 0x01) === 1;
+      const length = (((buf[at + 3] ?? 0) & 0x03) << 11) | ((buf[at + 4] ?? 0) << 3) | ((buf[at + 5] ?? 0) >> 5);
+      const blocks = ((buf[at + 6] ?? 0) & 0x03) + 1;
+      const header = ADTS_HEADER_BYTES + (protectionAbsent ? 0 : ADTS_CRC_BYTES);
+      if (length <= header) {
+        throw invalid(this.#offset + at, `ADTS frame_length ${length} is not past its header`);
+      }
+      if (blocks !== 1) {
+        throw invalid(this.#offset + at, `ADTS frame with ${blocks} raw data blocks`);
+      }
+      if (buf.length - at < length) {
+        break;
+      }
+      out.push(buf.slice(at + header, at + length));
+      at += length;
+    }
+    this.#offset += at;
+    this.#pending = buf.slice(at);
+    return out;
+  }
+
+  /** Bytes of an unfinished frame at the end of what was pushed. */
+  get pendingBytes(): number {
+    return this.#pending.length;
+  }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../../../src/formats/errors.js';
-import { aacChannelCount, MAX_AAC_CONFIG_BYTES, parseAudioSpecificConfig } from '../../../../src/formats/codec/aac-config.js';
+import { aacChannelCount, MAX_AAC_CONFIG_BYTES, parseAudioSpecificConfig, writeAudioSpecificConfig } from '../../../../src/formats/codec/aac-config.js';
 import { MAX_AVC_CONFIG_BYTES, parseAvcConfig } from '../../../../src/formats/codec/avc-config.js';
 import { aacCodecString, avcCodecString, hevcCodecString } from '../../../../src/formats/codec/codec-strings.js';
 import { MAX_HEVC_CONFIG_BYTES, MAX_HEVC_CONFIG_NALUS, parseHevcConfig } from '../../../../src/formats/codec/hevc-config.js';
@@ -206,5 +206,27 @@ describe('parseAudioSpecificConfig', () => {
     const big = new Uint8Array(MAX_AAC_CONFIG_BYTES + 1);
     big.set(hex('1190'));
     expect(errorOf(() => parseAudioSpecificConfig(big)).code).toBe('TOO_LARGE');
+  });
+});
+
+describe('writeAudioSpecificConfig', () => {
+  it.each([
+    // [object type, rate, channels, config] — the same bytes parseAudioSpecificConfig reads above
+    [2, 48000, 2, '1190'], // AAC-LC 48 kHz stereo: openkvs's WebRTC recordings
+    [2, 44100, 1, '1208'],
+    [2, 8000, 1, '1588'],
+    [1, 44100, 2, '0a10'],
+  ])('type %i, %i Hz, %i channels → %s', (type, rate, channels, config) => {
+    const bytes = writeAudioSpecificConfig(type, rate, channels);
+    expect(Buffer.from(bytes).toString('hex')).toBe(config);
+    expect(parseAudioSpecificConfig(bytes)).toMatchObject({ audioObjectType: type, sampleRate: rate, channelConfig: channels });
+  });
+
+  it.each([
+    ['a rate outside the index table', 2, 7999, 2],
+    ['an escaped object type', 39, 48000, 2],
+    ['no channels', 2, 48000, 0],
+  ])('refuses %s', (_name, type, rate, channels) => {
+    expect(() => writeAudioSpecificConfig(type, rate, channels)).toThrow(RangeError);
   });
 });

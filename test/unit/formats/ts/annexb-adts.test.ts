@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAudioSpecificConfig } from '../../../../src/formats/codec/aac-config.js';
-import { ADTS_HEADER_BYTES, MAX_ADTS_FRAME_BYTES, adtsFrame, adtsParams } from '../../../../src/formats/ts/adts.js';
+import { ADTS_HEADER_BYTES, AdtsReader, MAX_ADTS_FRAME_BYTES, adtsFrame, adtsParams } from '../../../../src/formats/ts/adts.js';
 import { splitNalUnits, toAnnexB, type AnnexBOptions } from '../../../../src/formats/ts/annexb.js';
 import { errorOf } from '../../../helpers/parse-error.js';
 
@@ -146,5 +146,42 @@ describe('ADTS', () => {
     if (!('unsupported' in params)) {
       expect(() => adtsFrame(params, new Uint8Array(MAX_ADTS_FRAME_BYTES - ADTS_HEADER_BYTES + 1))).toThrow(RangeError);
     }
+  });
+});
+
+describe('AdtsReader', () => {
+  const LC_48K_STEREO = { profile: 1, samplingIndex: 3, channelConfig: 2 };
+  const frames = [hex('0102'), hex('030405'), new Uint8Array(300).fill(7)];
+  const stream = Buffer.concat(frames.map((f) => adtsFrame(LC_48K_STEREO, f)));
+
+  it.each([
+    ['whole', [stream.length]],
+    ['byte by byte', Array.from({ length: stream.length }, () => 1)],
+    ['cut inside headers and payloads', [3, 8, 1, 200, 2]],
+  ])('gives the raw frames of a stream pushed %s', (_name, sizes) => {
+    const r = new AdtsReader();
+    const out: Uint8Array[] = [];
+    let at = 0;
+    for (const n of sizes) {
+      out.push(...r.push(stream.subarray(at, at + n)));
+      at += n;
+    }
+    out.push(...r.push(stream.subarray(at)));
+    expect(out).toEqual(frames);
+    expect(r.pendingBytes).toBe(0);
+  });
+
+  it('skips the CRC of a header with protection_absent 0', () => {
+    // fff0: MPEG-4, layer 0, protection_absent 0; frame_length 7 + 2 (CRC) + 2 = 11; one raw data block
+    const withCrc = hex('fff0 5080 017f fc  abcd  0102');
+    expect(new AdtsReader().push(withCrc)).toEqual([hex('0102')]);
+  });
+
+  it.each([
+    ['no sync word', hex('00f1508001 7ffc00'), /no ADTS sync word/],
+    ['a frame_length inside its header', hex('fff1508000 dffc'), /frame_length 6/],
+    ['several raw data blocks', hex('fff1508001 7ffd00'), /2 raw data blocks/],
+  ])('rejects %s', (_name, bytes, message) => {
+    expect(errorOf(() => new AdtsReader().push(bytes)).message).toMatch(message);
   });
 });
