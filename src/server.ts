@@ -39,6 +39,7 @@ import { FragmentNotifier } from './notifications/fragment-notifier.js';
 import { FrameConsumers } from './consumers/frame-consumers.js';
 import { frameConsumerOperations } from './api/operations/frame-consumers.js';
 import { webrtcStorageOperations } from './api/operations/webrtc-storage.js';
+import { alexaOfferOperations } from './api/operations/alexa-offer.js';
 import { StorageSessions } from './webrtc/storage-sessions.js';
 import { mkdirSync } from 'node:fs';
 import { ChannelRegistry } from './signaling/channel-registry.js';
@@ -173,6 +174,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     ...getImagesOperations({ registry, sampler: ffmpeg === null ? null : new ImageSampler(reader, () => ffmpeg.path) }),
     ...frameConsumerOperations({ registry, consumers, reader }),
     ...signalingRelayOperations({ channels, relay }),
+    ...alexaOfferOperations({ channels, hub }),
   };
   const operations: OperationTable = { ...served, ...unsupportedOperations(new Set(Object.keys(served))) };
 

@@ -59,6 +59,8 @@ export class SignalingHub {
   readonly #state = new Map<number, ChannelState>();
   readonly #timer: NodeJS.Timeout;
   readonly #interceptors: Interceptor[] = [];
+  /** SendAlexaOfferToMaster calls waiting for the master's answer, by channel id and sender client id. */
+  readonly #answerWaiters = new Map<string, (payload: string | null) => void>();
   #closed = false;
 
   constructor(channels: ChannelRegistry, limits: HubLimits, log: Logger) {
@@ -140,6 +142,29 @@ export class SignalingHub {
     this.#route(channelId, state, { role, clientId }, message.action, message.messagePayload, message.recipientClientId);
   }
 
+  /**
+   * SendAlexaOfferToMaster: the offer reaches the master as an SDP_OFFER from `senderClientId` (now, or when it
+   * connects within the channel's MessageTtlSeconds); resolves with the master's SDP_ANSWER payload to that id, or
+   * null when none came within `timeoutMs`. The sender is no signaling client, so the answer is taken here.
+   */
+  offerToMaster(channel: ChannelRecord, senderClientId: string, payload: string, timeoutMs: number): Promise<string | null> {
+    const key = `${channel.id}\n${senderClientId}`;
+    // a newer offer from the same sender replaces the older one in the queue, and its wait too
+    this.#answerWaiters.get(key)?.(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(null), timeoutMs);
+      const done = (answer: string | null): void => {
+        clearTimeout(timer);
+        if (this.#answerWaiters.get(key) === done) {
+          this.#answerWaiters.delete(key);
+        }
+        resolve(answer);
+      };
+      this.#answerWaiters.set(key, done);
+      this.#deliver(channel, this.#stateOf(channel.id), MASTER, { senderClientId, messageType: 'SDP_OFFER', messagePayload: payload }, senderClientId);
+    });
+  }
+
   isMasterConnected(channelId: number): boolean {
     return this.#state.get(channelId)?.clients.has(MASTER) ?? false;
   }
@@ -164,6 +189,9 @@ export class SignalingHub {
   close(): void {
     this.#closed = true;
     clearInterval(this.#timer);
+    for (const done of [...this.#answerWaiters.values()]) {
+      done(null);
+    }
     for (const id of [...this.#state.keys()]) {
       this.#closeChannel(id, 'server shutting down');
     }
@@ -211,6 +239,13 @@ export class SignalingHub {
       }
       this.#deliver(channel, state, MASTER, { senderClientId: from.clientId!, messageType: action, messagePayload: payload }, action === 'SDP_OFFER' ? from.clientId : null);
       return;
+    }
+    if (action === 'SDP_ANSWER' && recipient !== undefined) {
+      const waiter = this.#answerWaiters.get(`${channelId}\n${recipient}`);
+      if (waiter !== undefined) {
+        waiter(payload);
+        return;
+      }
     }
     for (const i of this.#interceptors) {
       if (i.fromMaster?.(channel, recipient, action, payload) === true) {

@@ -24,21 +24,32 @@ export async function openSignaling(baseUrl: string, channelArn: string, role: '
   const req = await signer.presign({ method: 'GET', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, query, headers: { host: url.host } }, { expiresIn: 299 });
   const wsUrl = `${url.href.replace(/^http/, 'ws')}?${new URLSearchParams(req.query as Record<string, string>).toString()}`;
   const ws = new WebSocket(wsUrl, opts.ca !== undefined ? { ca: opts.ca } : {});
+  const listeners: ((m: SignalMessage) => void)[] = [];
+  // attached before 'open': a message queued for this client (the hub's TTL queue) can arrive in the same TCP read
+  // as the upgrade, and ws emits it right after 'open', before an awaiting caller could subscribe; kept until one does
+  const early: SignalMessage[] = [];
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data)) as SignalMessage;
+    if (listeners.length === 0) {
+      early.push(m);
+    }
+    for (const l of listeners) {
+      l(m);
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('unexpected-response', (_q, res) => reject(new Error(`signaling refused: HTTP ${res.statusCode} ${String(res.headers['x-amzn-errortype'])}`)));
     ws.once('error', reject);
   });
-  const listeners: ((m: SignalMessage) => void)[] = [];
-  ws.on('message', (data) => {
-    const m = JSON.parse(String(data)) as SignalMessage;
-    for (const l of listeners) {
-      l(m);
-    }
-  });
   return {
     send: (action, payload, recipientClientId) => ws.send(JSON.stringify({ action, messagePayload: encodePayload(payload), ...(recipientClientId !== undefined ? { recipientClientId } : {}) })),
-    onMessage: (l) => listeners.push(l),
+    onMessage: (l) => {
+      listeners.push(l);
+      for (const m of early.splice(0)) {
+        l(m);
+      }
+    },
     close: async () => {
       if (ws.readyState === ws.CLOSED) {
         return;

@@ -18,7 +18,6 @@ const UNSUPPORTED: Record<string, string> = {
   '/updateSignalingChannel': 'Signaling channels are not supported by openkvs yet.',
   '/getSignalingChannelEndpoint': 'Signaling channels are not supported by openkvs yet.',
   '/v1/get-ice-server-config': 'Signaling channels are not supported by openkvs yet.',
-  '/v1/send-alexa-offer-to-master': 'SendAlexaOfferToMaster is not supported by openkvs.',
 };
 
 /** Table entries for every unsupported path; `served` lists paths another table already handles. */
