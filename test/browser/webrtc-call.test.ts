@@ -94,6 +94,9 @@ describe.skipIf(skipWithoutChromium('the WebRTC call tests'))('WebRTC calls in t
     await page.waitForSelector('body[data-view="call"]');
     await page.waitForSelector('#channel-details dd[data-field="ARN"]');
     expect(await page.textContent('#channel-details dd[data-field="ARN"]')).toMatch(/:channel\/made-in-console\/\d+$/);
+    // No media storage yet: the page says so and offers no recording (webrtc-tour.test.ts records with it on).
+    await page.waitForSelector('#storage-panel[data-storage="DISABLED"]:not([hidden])');
+    expect(await page.isHidden('#storage-join')).toBe(true);
     // Relay mode (an openkvs extension): shown and switched where the server describes it; where it does not, the
     // panel says "unknown" and disappears once the server refuses the switch.
     await page.waitForSelector('#relay-panel:not([hidden])');
