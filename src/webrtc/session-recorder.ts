@@ -1,19 +1,34 @@
-// One storage session's media → fragments: H.264 RTP through the loss-aware depacketizer, Opus packets as they
-// are, both timed by their RTP clocks, cut into one fragment per key frame and written into the stream.
+// One storage session's media → fragments: H.264 RTP through the loss-aware depacketizer, timed by its RTP clock;
+// the master's and every viewer's Opus mixed and encoded to AAC (recording-audio.ts), as KVS stores WebRTC
+// ingestion; video held until the audio has caught up with it (av-interleaver.ts), then cut into one fragment per
+// key frame and written into the stream.
 
-import { writeOpusHead, opusPacketChannels } from '../formats/codec/opus-head.js';
+import { writeAudioSpecificConfig } from '../formats/codec/aac-config.js';
 import { H264Depacketizer, type H264AccessUnit, type RtpPacketLike } from '../formats/rtp/h264-depacketizer.js';
 import { H264NalType, h264NalType, joinAvcc } from '../formats/rtp/h264-nal.js';
 import type { TrackInfo } from '../media/track.js';
 import { buildAvcDecoderConfig } from '../sdk/h264.js';
 import type { Logger } from '../util/logger.js';
+import { ffmpegAacEncoder, type AacEncoderFactory } from './aac-encoder.js';
+import type { FrameSpan } from './aac-timing.js';
+import { MIX_CHANNELS, MIX_RATE, type PcmDecoder } from './audio-mixer.js';
+import { AvInterleaver, type TimedFrame } from './av-interleaver.js';
 import { FragmentAssembler, type AssembledFragment } from './fragment-assembler.js';
+import { opusPcmDecoder } from './opus-pcm-decoder.js';
+import { RecordingAudio } from './recording-audio.js';
 import type { RecordingWriter } from './recording-writer.js';
 import { RtpClock } from './rtp-clock.js';
 
-/** H.264 over RTP always uses a 90 kHz clock (RFC 6184 §5.1); Opus 48 kHz (RFC 7587 §4.1). */
+/** H.264 over RTP always uses a 90 kHz clock (RFC 6184 §5.1). */
 const VIDEO_CLOCK_RATE = 90_000;
-const AUDIO_CLOCK_RATE = 48_000;
+/** AAC-LC (audioObjectType 2) at the mixer's rate and channels. */
+const AAC_LC = 2;
+/** Longest a video frame waits for the audio of its time (the mixer's jitter allowance plus the encoder's lag). */
+const MAX_AUDIO_WAIT_MS = 500;
+/** While audio is recorded, the mixer releases silence and waiting video is let go even when no packet comes. */
+const PUMP_INTERVAL_MS = 50;
+/** Mixer participant id of the master; viewers' ids are prefixed, so no client id can take it. */
+const MASTER = 'master';
 /** While no key frame has come, the sender is asked again this often (a PLI can be lost too). */
 const FIRST_KEYFRAME_REQUEST_MS = 1000;
 /** After losses, at most one request per this long: each answer is a large key frame the link must carry. */
@@ -31,9 +46,28 @@ export type RecorderDeps = {
   /** Ask the master for a key frame (RTCP PLI). */
   requestKeyframe: () => void;
   log: Logger;
+  /** The session's AAC encoder (default: one ffmpeg); tests give a fake. */
+  aacEncoder?: AacEncoderFactory;
+  /** One Opus decoder per participant (default: opus-decoder's wasm libopus). */
+  opusDecoder?: () => PcmDecoder;
 };
 
-export type RecorderStats = { videoFrames: number; audioFrames: number; skippedVideoFrames: number; keyframeRequests: number };
+export type RecorderStats = {
+  videoFrames: number;
+  /** AAC frames handed to the fragments. */
+  audioFrames: number;
+  /** Opus packets received from the master and from viewers. */
+  audioPackets: number;
+  viewerAudioPackets: number;
+  /** Opus packets that arrived after their time had been mixed (silence in the recording). */
+  lateAudioPackets: number;
+  skippedVideoFrames: number;
+  keyframeRequests: number;
+  /** Video frames stored without waiting longer for the audio of their time. */
+  videoWaitsExpired: number;
+  /** 1 once the AAC encoder has died: the rest of the session is recorded without audio. */
+  audioEncoderFailures: number;
+};
 
 export class SessionRecorder {
   readonly #d: RecorderDeps;
@@ -41,16 +75,22 @@ export class SessionRecorder {
   readonly #audioTrack: number | null;
   readonly #depacketizer = new H264Depacketizer();
   readonly #videoClock = new RtpClock(VIDEO_CLOCK_RATE);
-  readonly #audioClock = new RtpClock(AUDIO_CLOCK_RATE);
   readonly #assembler: FragmentAssembler;
+  readonly #interleaver = new AvInterleaver(MAX_AUDIO_WAIT_MS);
+  /** Null without an audio track. */
+  #audio: RecordingAudio | null = null;
+  #pumpTimer: NodeJS.Timeout | null = null;
   #avcC: Uint8Array | null = null;
-  #audioChannels: 1 | 2 = 2;
+  /** The track header declares the audio track (until the encoder has died and the last fragment with audio is out). */
+  #audioTrackLive = true;
+  #audioTrackEnds = false;
   /** A picture was lost: frames predicted from it would decode wrong, so none are kept until the next key frame. */
   #awaitingKeyframe = true;
   #droppedSeen = 0;
   #lastRequestMs = -Infinity;
   #stopped = false;
-  readonly stats: RecorderStats = { videoFrames: 0, audioFrames: 0, skippedVideoFrames: 0, keyframeRequests: 0 };
+  #stopping: Promise<void> | null = null;
+  readonly #stats = { videoFrames: 0, audioFrames: 0, audioPackets: 0, viewerAudioPackets: 0, skippedVideoFrames: 0, keyframeRequests: 0, audioEncoderFailures: 0 };
 
   constructor(deps: RecorderDeps) {
     this.#d = deps;
@@ -66,7 +106,22 @@ export class SessionRecorder {
         audioFragmentMs: AUDIO_FRAGMENT_MS,
       },
     );
+    if (this.#audioTrack !== null) {
+      this.#audio = new RecordingAudio({
+        encoder: deps.aacEncoder ?? ffmpegAacEncoder(),
+        decoder: deps.opusDecoder ?? opusPcmDecoder,
+        frame: (raw, span) => this.#audioFrame(raw, span),
+        failed: (reason) => this.#audioFailed(reason),
+      });
+      this.#pumpTimer = setInterval(() => this.#pump(), PUMP_INTERVAL_MS);
+      this.#pumpTimer.unref();
+    }
     this.#updateTracks();
+  }
+
+  get stats(): RecorderStats {
+    const audio = this.#audio?.stats;
+    return { ...this.#stats, lateAudioPackets: audio?.latePackets ?? 0, videoWaitsExpired: this.#interleaver.stats.videoWaitsExpired };
   }
 
   videoPacket(p: RtpPacketLike): void {
@@ -78,32 +133,86 @@ export class SessionRecorder {
       this.#accessUnit(au, arrivalMs);
     }
     this.#maybeRequestKeyframe(arrivalMs);
+    this.#pump(arrivalMs);
   }
 
+  /** The master's Opus. */
   audioPacket(p: RtpPacketLike): void {
-    if (this.#stopped || this.#audioTrack === null || p.payload.length === 0) {
-      return;
+    if (this.#participantAudio(MASTER, p)) {
+      this.#stats.audioPackets++;
     }
-    const ms = this.#audioClock.toMs(p.timestamp, this.#d.now());
-    if (this.stats.audioFrames === 0) {
-      this.#audioChannels = opusPacketChannels(p.payload);
-      this.#updateTracks();
+  }
+
+  /**
+   * A viewer's Opus (JoinStorageSessionAsViewer), mixed with the master's: its first packet is placed at the
+   * session's audio time when it arrives, the rest by its own RTP clock.
+   */
+  viewerAudioPacket(viewerId: string, p: RtpPacketLike): void {
+    if (this.#participantAudio(`viewer:${viewerId}`, p)) {
+      this.#stats.audioPackets++;
+      this.#stats.viewerAudioPackets++;
     }
-    this.stats.audioFrames++;
-    this.#emit(this.#assembler.audio(ms, p.payload.slice()));
+  }
+
+  /** The viewer left: what it said is still mixed; the same id joining again is heard on its new clock. */
+  viewerLeft(viewerId: string): void {
+    this.#audio?.leave(`viewer:${viewerId}`);
   }
 
   /** End of the session: the last fragment is closed and everything is stored before this resolves. */
-  async stop(): Promise<void> {
-    if (!this.#stopped) {
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
       this.#stopped = true;
+      if (this.#pumpTimer !== null) {
+        clearInterval(this.#pumpTimer);
+      }
       const arrivalMs = this.#d.now();
       for (const au of this.#depacketizer.flush()) {
         this.#accessUnit(au, arrivalMs);
       }
+      // the audio up to the session's end still comes out of the encoder, into the fragments around it
+      await this.#audio?.stop();
+      this.#assemble(this.#interleaver.audioGone());
       this.#emit(this.#assembler.flush());
+      await this.#d.writer.settled();
+    })();
+    return this.#stopping;
+  }
+
+  /** True when the packet went to the mixer. */
+  #participantAudio(participant: string, p: RtpPacketLike): boolean {
+    const audio = this.#audio;
+    if (this.#stopped || audio === null || audio.failure !== null || p.payload.length === 0) {
+      return false;
     }
-    await this.#d.writer.settled();
+    const nowMs = this.#d.now();
+    audio.packet(participant, p.timestamp, p.payload, nowMs);
+    const start = audio.startMs;
+    if (start !== null) {
+      this.#interleaver.audioStarted(start);
+    }
+    this.#assemble(this.#interleaver.tick(nowMs));
+    return true;
+  }
+
+  #pump(nowMs = this.#d.now()): void {
+    if (this.#audio !== null && !this.#stopped) {
+      this.#audio.pump(nowMs);
+      this.#assemble(this.#interleaver.tick(nowMs));
+    }
+  }
+
+  #audioFrame(raw: Uint8Array, span: FrameSpan): void {
+    this.#assemble(this.#interleaver.audio(span.ms, span.endMs, raw, this.#d.now()));
+  }
+
+  #audioFailed(reason: string): void {
+    this.#stats.audioEncoderFailures++;
+    this.#d.log.warn('recording | the AAC encoder failed: the session goes on without audio', { reason });
+    this.#assemble(this.#interleaver.audioGone());
+    // the fragment open now still carries audio; the ones after it say they carry none (a declared track without
+    // a frame is an empty track to players)
+    this.#audioTrackEnds = this.#videoTrack !== null;
   }
 
   #accessUnit(au: H264AccessUnit, arrivalMs: number): void {
@@ -126,12 +235,23 @@ export class SessionRecorder {
     if (keyframe) {
       this.#awaitingKeyframe = false;
     } else if (this.#awaitingKeyframe) {
-      this.stats.skippedVideoFrames++;
+      this.#stats.skippedVideoFrames++;
       return;
     }
     const nals = au.nalUnits.filter((n) => h264NalType(n) !== H264NalType.AUD);
-    this.stats.videoFrames++;
-    this.#emit(this.#assembler.video(ms, keyframe, joinAvcc(nals)));
+    this.#stats.videoFrames++;
+    this.#assemble(this.#interleaver.video(ms, keyframe, joinAvcc(nals), arrivalMs));
+  }
+
+  #assemble(frames: TimedFrame[]): void {
+    for (const f of frames) {
+      if (f.kind === 'video') {
+        this.#emit(this.#assembler.video(f.ms, f.keyframe, f.data));
+      } else {
+        this.#stats.audioFrames++;
+        this.#emit(this.#assembler.audio(f.ms, f.data));
+      }
+    }
   }
 
   #setAvcC(avcC: Uint8Array): void {
@@ -147,8 +267,9 @@ export class SessionRecorder {
     if (this.#videoTrack !== null && this.#avcC !== null) {
       tracks.push({ number: this.#videoTrack, kind: 'video', codecId: 'V_MPEG4/ISO/AVC', codecPrivate: this.#avcC, name: 'video' });
     }
-    if (this.#audioTrack !== null) {
-      tracks.push({ number: this.#audioTrack, kind: 'audio', codecId: 'A_OPUS', codecPrivate: writeOpusHead(this.#audioChannels), name: 'audio', sampleRate: AUDIO_CLOCK_RATE, channels: this.#audioChannels });
+    if (this.#audioTrack !== null && this.#audioTrackLive) {
+      const asc = writeAudioSpecificConfig(AAC_LC, MIX_RATE, MIX_CHANNELS);
+      tracks.push({ number: this.#audioTrack, kind: 'audio', codecId: 'A_AAC', codecPrivate: asc, name: 'audio', sampleRate: MIX_RATE, channels: MIX_CHANNELS });
     }
     this.#d.writer.setTracks({ timecodeScaleNs: 1_000_000, tracks });
   }
@@ -158,7 +279,7 @@ export class SessionRecorder {
     const interval = this.#avcC === null ? FIRST_KEYFRAME_REQUEST_MS : KEYFRAME_REQUEST_INTERVAL_MS;
     if (wanted && nowMs - this.#lastRequestMs >= interval) {
       this.#lastRequestMs = nowMs;
-      this.stats.keyframeRequests++;
+      this.#stats.keyframeRequests++;
       this.#d.requestKeyframe();
     }
   }
@@ -166,6 +287,11 @@ export class SessionRecorder {
   #emit(f: AssembledFragment | null): void {
     if (f !== null) {
       this.#d.writer.write(f);
+      if (this.#audioTrackEnds) {
+        this.#audioTrackEnds = false;
+        this.#audioTrackLive = false;
+        this.#updateTracks();
+      }
     }
   }
 }
