@@ -1,8 +1,9 @@
 // The relay's one connection to the master: an in-process viewer (client id `openkvs-relay`) that receives the
 // master's video and audio once for all relay viewers, and sends the floor holder's audio back (relay-audio-floor.ts).
 
-import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCPeerConnectionConfig, type RTCRtpTransceiver } from 'werift';
+import { RtpHeader, RtpPacket, type RTCPeerConnectionConfig, type RTCRtpTransceiver } from 'werift';
 import type { RelayPacket } from './relay-viewer.js';
+import { ServerPeerConnection } from './server-peer.js';
 import { gathered, localDescription, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
 
 export type RelayUpstreamEvents = {
@@ -14,7 +15,7 @@ export type RelayUpstreamEvents = {
 };
 
 export class RelayUpstream {
-  readonly #pc: RTCPeerConnection;
+  readonly #pc: ServerPeerConnection;
   readonly #video: RTCRtpTransceiver;
   readonly #audio: RTCRtpTransceiver;
   readonly #loopbackOnly: boolean;
@@ -23,7 +24,7 @@ export class RelayUpstream {
 
   constructor(config: RTCPeerConnectionConfig, loopbackOnly: boolean, events: RelayUpstreamEvents) {
     this.#loopbackOnly = loopbackOnly;
-    this.#pc = new RTCPeerConnection(config);
+    this.#pc = new ServerPeerConnection(config);
     this.#video = this.#pc.addTransceiver('video', { direction: 'recvonly' });
     this.#audio = this.#pc.addTransceiver('audio', { direction: 'sendrecv' });
     const relay = (to: (p: RelayPacket) => void) => (rtp: RtpPacket) => {

@@ -3,7 +3,8 @@
 // does. Either way it sends the master's video and audio through a bounded queue (relay-send-queue.ts) and passes
 // the viewer's key-frame requests and audio up to its session.
 
-import { RTCPeerConnection, RtpHeader, RtpPacket, type Extensions, type RTCPeerConnectionConfig, type RTCRtpSender, type RTCRtpTransceiver } from 'werift';
+import { RtpHeader, RtpPacket, type Extensions, type RTCPeerConnectionConfig, type RTCRtpSender, type RTCRtpTransceiver } from 'werift';
+import { ServerPeerConnection } from './server-peer.js';
 import { SendQueue, type SendQueueStats } from './relay-send-queue.js';
 import { gathered, localDescription, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
 
@@ -27,7 +28,7 @@ const FIR_FMT = 4;
 
 export class RelayViewer {
   readonly id: string;
-  readonly #pc: RTCPeerConnection;
+  readonly #pc: ServerPeerConnection;
   readonly #queue: SendQueue<[RTCRtpSender, RelayPacket]>;
   readonly #video: RTCRtpTransceiver;
   readonly #audio: RTCRtpTransceiver;
@@ -37,7 +38,7 @@ export class RelayViewer {
   constructor(id: string, config: RTCPeerConnectionConfig, loopbackOnly: boolean, events: RelayViewerEvents) {
     this.id = id;
     this.#loopbackOnly = loopbackOnly;
-    this.#pc = new RTCPeerConnection(config);
+    this.#pc = new ServerPeerConnection(config);
     this.#queue = new SendQueue(([sender, p]) => sender.sendRtp(new RtpPacket(new RtpHeader({ sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker }), p.payload)));
     // Added before the offer is applied, so werift matches them to the offer's m-lines by kind and answers with
     // sendonly video (a viewer's camera is not relayed) and sendrecv audio (or sendonly if the viewer has no mic).
