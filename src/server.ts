@@ -43,7 +43,7 @@ import { alexaOfferOperations } from './api/operations/alexa-offer.js';
 import { StorageSessions } from './webrtc/storage-sessions.js';
 import { mkdirSync } from 'node:fs';
 import { ChannelRegistry } from './signaling/channel-registry.js';
-import { SignalingHub } from './signaling/signaling-hub.js';
+import { SignalingHub, iceRefreshAfterMs } from './signaling/signaling-hub.js';
 import { signalingUpgrade } from './signaling/signaling-socket.js';
 import { signalingChannelOperations } from './api/operations/signaling-channels.js';
 import { signalingRelayOperations } from './api/operations/signaling-relay.js';
@@ -153,6 +153,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
       idleTimeoutMs: config.signalingIdleTimeoutSeconds * 1000,
       maxConnectionMs: config.signalingMaxConnectionSeconds * 1000,
       goAwayGraceMs: 60_000,
+      iceRefreshAfterMs: config.turnUris.length > 0 && config.turnSecret !== null ? iceRefreshAfterMs(config.turnCredentialTtlSeconds) : null,
     },
     logger.child('signaling'),
   );
@@ -164,7 +165,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const served: OperationTable = {
     ...streamOperations({ registry, defaultCapacity: () => config.streamCapacity, region: config.region, now: () => clock.now() }),
     ...tagOperations({ registry, resourceExists: (arn) => registry.find({ arn }) !== undefined || channels.find(arn) !== undefined }),
-    ...signalingChannelOperations({ channels, registry, ice: { turnUris: config.turnUris, turnSecret: config.turnSecret, ttlSeconds: 300 }, now: () => clock.now() }),
+    ...signalingChannelOperations({ channels, registry, ice: { turnUris: config.turnUris, turnSecret: config.turnSecret, ttlSeconds: config.turnCredentialTtlSeconds }, now: () => clock.now() }),
     ...webrtcStorageOperations({ channels, sessions: storage }),
     ...streamConfigOperations(registry, config.region),
     ...getMediaOperations({ registry, reader, feed, limits: new ReadLimits(config.getMediaCallsPerSecond, clock), clock }),

@@ -57,6 +57,11 @@ export type Config = {
   turnUris: string[];
   /** Shared secret of the TURN server (coturn `use-auth-secret`): GetIceServerConfig hands out time-limited credentials. */
   turnSecret: string | null;
+  /**
+   * Lifetime of those credentials (GetIceServerConfig's Ttl; KVS: 300). With turnUris and turnSecret set, a
+   * signaling client still connected near its end is sent RECONNECT_ICE_SERVER (docs/signaling.md).
+   */
+  turnCredentialTtlSeconds: number;
   /** Viewers one signaling channel accepts at once (KVS: 10). */
   signalingMaxViewers: number;
   /** A signaling connection silent this long is closed (KVS: 600). */
@@ -108,6 +113,7 @@ export const DEFAULT_CONFIG: Config = {
   tlsKey: null,
   turnUris: [],
   turnSecret: null,
+  turnCredentialTtlSeconds: 300,
   signalingMaxViewers: 100,
   signalingIdleTimeoutSeconds: 600,
   signalingMaxConnectionSeconds: 3600,

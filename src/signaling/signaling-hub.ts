@@ -19,9 +19,21 @@ export type HubLimits = {
   /** A connection is told GO_AWAY after this long, then closed after the grace (KVS: 1 h, 1 min). */
   maxConnectionMs: number;
   goAwayGraceMs: number;
+  /**
+   * A connection this old is sent RECONNECT_ICE_SERVER once: the TURN credentials it got from GetIceServerConfig
+   * are about to expire. null when the server hands out no expiring credentials.
+   */
+  iceRefreshAfterMs: number | null;
 };
 
-type Client = { role: Role; clientId: string | null; transport: Transport; lastSeen: number; openedAt: number; goneAway: boolean };
+/**
+ * When to send RECONNECT_ICE_SERVER for credentials valid `ttlSeconds`: a minute before they expire, or a fifth of
+ * their life for short ones — time for a client to fetch new ones and reconnect before a TURN allocation refresh
+ * is refused.
+ */
+export const iceRefreshAfterMs = (ttlSeconds: number): number => ttlSeconds * 1000 - Math.min(60_000, (ttlSeconds * 1000) / 5);
+
+type Client = { role: Role; clientId: string | null; transport: Transport; lastSeen: number; openedAt: number; goneAway: boolean; iceRefreshed: boolean };
 type Pending = { to: string; message: ServiceMessage; expiresAt: number; offerFrom: string | null };
 
 /** The key the master is stored under in a channel's client table. */
@@ -98,7 +110,7 @@ export class SignalingHub {
     }
     const previous = state.clients.get(key);
     const now = Date.now();
-    const client: Client = { role, clientId, transport, lastSeen: now, openedAt: now, goneAway: false };
+    const client: Client = { role, clientId, transport, lastSeen: now, openedAt: now, goneAway: false, iceRefreshed: false };
     state.clients.set(key, client);
     if (previous !== undefined) {
       // the most recent connection with the same identity takes precedence
@@ -296,6 +308,12 @@ export class SignalingHub {
     for (const [id, state] of this.#state) {
       state.pending = state.pending.filter((p) => p.expiresAt >= now);
       for (const c of [...state.clients.values()]) {
+        const refreshAfter = this.#limits.iceRefreshAfterMs;
+        if (refreshAfter !== null && !c.iceRefreshed && !c.goneAway && now - c.openedAt > refreshAfter) {
+          // the connection's own start stands in for its GetIceServerConfig call, made just before connecting
+          c.iceRefreshed = true;
+          c.transport.send({ messageType: 'RECONNECT_ICE_SERVER' });
+        }
         if (now - c.lastSeen > this.#limits.idleTimeoutMs) {
           this.#log.info('signaling client idle, closing', { channelId: id, role: c.role, clientId: c.clientId });
           c.transport.close(1000, 'idle timeout');
