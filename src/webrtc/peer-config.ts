@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { useH264, useOPUS, useVP8, type RTCIceServer, type RTCPeerConnectionConfig, type RTCRtpCodecParameters } from 'werift';
+import { useAudioLevelIndication, useH264, useOPUS, useVP8, type RTCIceServer, type RTCPeerConnectionConfig, type RTCRtpCodecParameters } from 'werift';
 
 // How every server-side werift peer (the storage recorder, the relay) is configured, from the validated config.
 // werift's defaults do not suit a server: it asks Google's public STUN server, gathers IPv6 and offers VP8 only
@@ -50,6 +50,16 @@ export function serverPeerConfig(s: PeerSettings, codecs?: { video?: RTCRtpCodec
   }
   return config;
 }
+
+/**
+ * A server peer that sends a master's media to a viewer (relay mode, storage-session viewers): H.264 only, as the
+ * master's packets are forwarded, not transcoded (a viewer offering no H.264 is refused); the RFC 6464 audio level
+ * tells the audio floor who is talking.
+ */
+export const viewerPeerConfig = (s: PeerSettings): RTCPeerConnectionConfig => ({
+  ...serverPeerConfig(s, { video: [serverH264()], audio: serverAudioCodecs() }),
+  headerExtensions: { audio: [useAudioLevelIndication()] },
+});
 
 function iceServer(uri: string, turnSecret: string | null, nowMs: number): RTCIceServer {
   if (!uri.startsWith('turn') || turnSecret === null) {

@@ -3,11 +3,10 @@
 // viewer (`openkvs-relay`) receives the master's media once for all of them. This is the Interceptor that hooks
 // the relay into the signaling hub, and the per-channel sessions (relay-session.ts).
 
-import { useAudioLevelIndication, type RTCPeerConnectionConfig } from 'werift';
 import type { ChannelRecord, ChannelRegistry } from '../signaling/channel-registry.js';
 import type { Interceptor, SignalingHub } from '../signaling/signaling-hub.js';
 import type { Logger } from '../util/logger.js';
-import { serverAudioCodecs, serverH264, serverPeerConfig, type PeerSettings } from './peer-config.js';
+import { viewerPeerConfig, type PeerSettings } from './peer-config.js';
 import { RELAY_CLIENT_ID, RelaySession, type RelaySessionStats } from './relay-session.js';
 import { decodeCandidate, decodeDescription } from './relay-signal.js';
 
@@ -52,15 +51,10 @@ export class RelayService {
     }
   }
 
-  #peerConfig(): RTCPeerConnectionConfig {
-    // H.264 only: the relay forwards the master's packets and cannot transcode, so a VP8 viewer is refused.
-    return { ...serverPeerConfig(this.#d.peer, { video: [serverH264()], audio: serverAudioCodecs() }), headerExtensions: { audio: [useAudioLevelIndication()] } };
-  }
-
   #session(channelId: number): RelaySession {
     let s = this.#sessions.get(channelId);
     if (s === undefined) {
-      s = new RelaySession({ channelId, signaling: this.#d.hub, peerConfig: () => this.#peerConfig(), loopbackOnly: this.#d.peer.loopbackOnly, log: this.#d.log });
+      s = new RelaySession({ channelId, signaling: this.#d.hub, peerConfig: () => viewerPeerConfig(this.#d.peer), loopbackOnly: this.#d.peer.loopbackOnly, log: this.#d.log });
       this.#sessions.set(channelId, s);
     }
     return s;

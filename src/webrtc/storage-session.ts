@@ -2,13 +2,14 @@
 // (kvs-api.md §5.3), and records what the master's answer agrees to send. Signaling goes through the hub as an
 // in-process viewer, so the master's SDK sees an ordinary SDP_OFFER from the client id `openkvs-storage`.
 
-import { RTCPeerConnection, useOPUS, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
+import { RTCPeerConnection, RtpHeader, RtpPacket, useOPUS, type MediaStreamTrack, type RTCRtpTransceiver } from 'werift';
 import type { ChannelRecord } from '../signaling/channel-registry.js';
 import type { SignalingHub } from '../signaling/signaling-hub.js';
 import type { Logger } from '../util/logger.js';
 import { serverH264, serverPeerConfig, type PeerSettings } from './peer-config.js';
 import { RecordingWriter, type RecordingWriterDeps } from './recording-writer.js';
-import { SessionRecorder } from './session-recorder.js';
+import type { RelayPacket } from './relay-viewer.js';
+import { SessionRecorder, type RecorderStats } from './session-recorder.js';
 
 /** The client id the storage peer signals as; the master answers to it. */
 export const STORAGE_CLIENT_ID = 'openkvs-storage';
@@ -19,6 +20,9 @@ const DISCONNECTED_GRACE_MS = 10_000;
 /** Master ICE candidates held until its answer arrives; a real master sends a handful. */
 const MAX_EARLY_CANDIDATES = 100;
 
+/** The counters before the master has answered. */
+const NO_RECORDING: RecorderStats = { videoFrames: 0, audioFrames: 0, audioPackets: 0, viewerAudioPackets: 0, lateAudioPackets: 0, skippedVideoFrames: 0, keyframeRequests: 0, videoWaitsExpired: 0, audioEncoderFailures: 0 };
+
 export type StorageSessionDeps = {
   hub: SignalingHub;
   peer: PeerSettings;
@@ -27,6 +31,8 @@ export type StorageSessionDeps = {
   log: Logger;
   /** Told once the session has ended and its last fragment is stored. */
   ended: (session: StorageSession) => void;
+  /** Every media packet the master sends, for the session's viewers (JoinStorageSessionAsViewer). */
+  media?: (kind: 'video' | 'audio', p: RelayPacket) => void;
 };
 
 type Candidate = { candidate: string; sdpMid?: string; sdpMLineIndex?: number; usernameFragment?: string };
@@ -51,15 +57,17 @@ export class StorageSession {
     // H.264 only: VP8 could be negotiated but not stored in a KVS stream
     this.#pc = new RTCPeerConnection(serverPeerConfig(deps.peer, { video: [serverH264()], audio: [useOPUS()] }));
     this.#video = this.#pc.addTransceiver('video', { direction: 'recvonly' });
-    this.#audio = this.#pc.addTransceiver('audio', { direction: 'recvonly' });
+    // sendrecv although the recording only receives: viewers who join later talk to the master over this one
+    // connection (the offer is made once, before anyone knows whether viewers will come)
+    this.#audio = this.#pc.addTransceiver('audio', { direction: 'sendrecv' });
     this.#video.onTrack.subscribe((track) => this.#receive(track, 'video'));
     this.#audio.onTrack.subscribe((track) => this.#receive(track, 'audio'));
     this.#pc.connectionStateChange.subscribe((state) => this.#connectionState(state));
   }
 
   /** What was recorded so far. */
-  get stats(): { fragments: number; refusedFragments: number; videoFrames: number; audioFrames: number; skippedVideoFrames: number; keyframeRequests: number } {
-    const r = this.#recorder?.stats ?? { videoFrames: 0, audioFrames: 0, skippedVideoFrames: 0, keyframeRequests: 0 };
+  get stats(): { fragments: number; refusedFragments: number } & RecorderStats {
+    const r = this.#recorder?.stats ?? NO_RECORDING;
     return { fragments: this.#writer.stats.fragments, refusedFragments: this.#writer.stats.refused, ...r };
   }
 
@@ -154,7 +162,33 @@ export class StorageSession {
       } else {
         this.#recorder?.audioPacket(p);
       }
+      // padding-only packets (bandwidth probes) carry nothing for a viewer
+      if (p.payload.length > 0) {
+        this.#d.media?.(kind, p);
+      }
     });
+  }
+
+  /** A PLI to the master (the recorder's own requests and the viewers' coalesced ones). */
+  requestKeyframe(): void {
+    this.#requestKeyframe();
+  }
+
+  /** The viewer holding the audio floor, to the master (kvs-api.md §5.3: viewers ingest audio only). */
+  sendAudio(p: RelayPacket): void {
+    const sends = this.#audio.currentDirection === 'sendrecv' || this.#audio.currentDirection === 'sendonly';
+    if (this.#stopping === null && sends && this.#pc.connectionState === 'connected') {
+      void this.#audio.sender.sendRtp(new RtpPacket(new RtpHeader({ sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker }), p.payload)).catch(() => undefined);
+    }
+  }
+
+  /** Every viewer's audio goes into the recording, mixed with the master's. */
+  viewerAudio(viewerId: string, p: RelayPacket): void {
+    this.#recorder?.viewerAudioPacket(viewerId, p);
+  }
+
+  viewerLeft(viewerId: string): void {
+    this.#recorder?.viewerLeft(viewerId);
   }
 
   #requestKeyframe(): void {

@@ -61,8 +61,9 @@ export class TestMaster {
   pliCount = 0;
   #signaling: SignalingSocket | null = null;
 
-  async open(baseUrl: string, arn: string): Promise<void> {
-    const s = await openSignaling(baseUrl, arn, 'MASTER');
+  /** `opts.ca`: the server certificate to trust when it serves TLS. */
+  async open(baseUrl: string, arn: string, opts: { ca?: Buffer } = {}): Promise<void> {
+    const s = await openSignaling(baseUrl, arn, 'MASTER', undefined, opts);
     this.#signaling = s;
     s.onMessage((m) => {
       const from = m.senderClientId;
