@@ -69,6 +69,9 @@ export class AudioMixer {
   #released = 0;
   /** Timeline sample of the newest packet of any participant. */
   #newest = 0;
+  #lastMixMs: number | null = null;
+  /** Arrival of the newest packet of any participant. */
+  #lastPacketMs = -Infinity;
   readonly #sources = new Map<string, Source>();
   /** Participants that left; their last packets are still mixed, then their decoders freed. */
   readonly #leaving: Source[] = [];
@@ -92,6 +95,7 @@ export class AudioMixer {
   packet(id: string, rtpTimestamp: number, arrivalMs: number, payload: Uint8Array): void {
     this.stats.packets++;
     this.#startMs ??= arrivalMs;
+    this.#lastPacketMs = arrivalMs;
     const wall = this.#wallSample(arrivalMs);
     const ts = rtpTimestamp >>> 0;
     let s = this.#sources.get(id);
@@ -134,14 +138,22 @@ export class AudioMixer {
 
   /**
    * The mix from the last release up to `jitterMs` behind the newest packet, or `maxLagMs` behind the wall clock
-   * when that is later (never past the wall clock): interleaved stereo, empty when nothing is due.
+   * when that is later (never past the wall clock): interleaved stereo, empty when nothing is due. Meant to be
+   * called often (on every packet and on a short timer).
    */
   mix(nowMs: number): Int16Array {
     if (this.#startMs === null) {
       return new Int16Array(0);
     }
     const wall = this.#wallSample(nowMs);
-    const target = Math.min(wall, Math.max(this.#newest - this.#samples(this.#o.jitterMs), wall - this.#samples(this.#o.maxLagMs)));
+    // The wall clock releases only while nobody has sent for a while (then it takes over from the jitter rule
+    // without a jump), and not on a call long after the previous one: then the process was busy, and the packets
+    // that came meanwhile are still queued behind this call (timers run before I/O), or being handed in now.
+    const quietFor = this.#o.maxLagMs - this.#o.jitterMs;
+    const busy = this.#lastMixMs !== null && nowMs - this.#lastMixMs > quietFor;
+    this.#lastMixMs = nowMs;
+    const byWall = busy || nowMs - this.#lastPacketMs < quietFor ? -Infinity : wall - this.#samples(this.#o.maxLagMs);
+    const target = Math.min(wall, Math.max(this.#newest - this.#samples(this.#o.jitterMs), byWall));
     const until = this.#released + Math.floor((target - this.#released) / RELEASE_STEP) * RELEASE_STEP;
     return until > this.#released ? this.#mixUntil(until) : new Int16Array(0);
   }

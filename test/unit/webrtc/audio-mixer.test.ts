@@ -59,6 +59,8 @@ const WRAP = 2 ** 32 - 960;
 /** A packet: participant, RTP timestamp, arrival ms (from T0), level. */
 type Step = { p: [string, number, number, number] } | { mix: number } | { leave: string };
 const p = (id: string, rtp: number, atMs: number, level: number): Step => ({ p: [id, rtp, atMs, level] });
+/** The recorder's timer: a mix every 50 ms from `fromMs` to `toMs`. */
+const pumps = (fromMs: number, toMs: number): Step[] => Array.from({ length: Math.floor((toMs - fromMs) / 50) + 1 }, (_, i) => ({ mix: fromMs + i * 50 }));
 /** 20 ms packets of one participant from RTP `rtp0`, arriving on time from `at0`, levels in order. */
 const stream = (id: string, rtp0: number, at0: number, levels: number[]): Step[] => levels.map((l, i) => p(id, (rtp0 + i * FRAME) >>> 0, at0 + i * 20, l));
 
@@ -67,7 +69,7 @@ type Case = { name: string; steps: Step[]; runs: [number, number][]; stats?: Par
 const cases: Case[] = [
   {
     name: 'one participant in order: its packets back to back',
-    steps: [...stream('m', RTP, 0, [100, 200, 300]), { mix: 500 }],
+    steps: [...stream('m', RTP, 0, [100, 200, 300]), ...pumps(50, 500)],
     // then silence up to 500 − 250 ms (the wall-clock lag) in whole 20 ms steps
     runs: [
       [100, FRAME],
@@ -107,7 +109,7 @@ const cases: Case[] = [
   },
   {
     name: 'a packet arriving after its time was released is dropped (silence), not waited for',
-    steps: [...stream('m', RTP, 0, [100, 100, 100, 100, 100, 100, 100, 100]), { mix: 300 }, p('m', RTP + 8 * FRAME, 300, 200), p('m', RTP - FRAME, 301, 999)],
+    steps: [...stream('m', RTP, 0, [100, 100, 100, 100, 100, 100, 100, 100]), ...pumps(150, 300), p('m', RTP + 8 * FRAME, 300, 200), p('m', RTP - FRAME, 301, 999)],
     runs: [
       [100, 8 * FRAME],
       [200, FRAME],
@@ -161,6 +163,14 @@ const cases: Case[] = [
     stats: { resyncs: 1 },
   },
   {
+    name: 'a call long after the previous one (the process was busy) releases nothing by the wall clock: the packets that queued up meanwhile still make it',
+    steps: [p('m', RTP, 0, 100), ...pumps(50, 100), { mix: 700 }, ...Array.from({ length: 35 }, (_, k) => p('m', RTP + (k + 1) * FRAME, 700, 200))],
+    runs: [
+      [100, FRAME],
+      [200, 35 * FRAME],
+    ],
+  },
+  {
     name: 'a viewer who left is still heard up to its last packet',
     steps: [...stream('m', RTP, 0, [100, 100, 100]), ...stream('v', 1, 0, [5, 5]), { leave: 'v' }, { mix: 30 }],
     runs: [
@@ -170,7 +180,7 @@ const cases: Case[] = [
   },
   {
     name: 'nobody sending: silence is released behind the wall clock',
-    steps: [p('m', RTP, 0, 100), { mix: 1000 }],
+    steps: [p('m', RTP, 0, 100), ...pumps(50, 1000)],
     // 20 ms of the packet, then silence up to 1000 − 250 ms in whole 20 ms steps
     runs: [
       [100, FRAME],
