@@ -14,7 +14,7 @@ import {
 import { JoinStorageSessionAsViewerCommand, JoinStorageSessionCommand, KinesisVideoWebRTCStorageClient } from '@aws-sdk/client-kinesis-video-webrtc-storage';
 import { Role, SignalingClient } from 'amazon-kinesis-video-streams-webrtc';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -228,6 +228,49 @@ async function decodedFrames(input: string): Promise<{ video: number; audio: num
   return { video: count('video'), audio: count('audio') };
 }
 
+type Spans = Record<'video' | 'audio', { codec: string | null; packets: number; startS: number; endS: number }>;
+
+/** Per kind: the codec, the packet count and the time from the first packet to the end of the last (ffprobe). */
+async function packetSpans(input: string): Promise<Spans> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=index,codec_type,codec_name:packet=stream_index,pts_time,duration_time', '-of', 'json', input], { maxBuffer: 1 << 24 });
+  const out = JSON.parse(stdout) as { streams: { index: number; codec_type: string; codec_name: string }[]; packets: { stream_index: number; pts_time?: string; duration_time?: string }[] };
+  const spans = {} as Spans;
+  for (const kind of ['video', 'audio'] as const) {
+    const streams = out.streams.filter((st) => st.codec_type === kind);
+    const packets = out.packets.filter((pk) => streams.some((st) => st.index === pk.stream_index) && pk.pts_time !== undefined);
+    const starts = packets.map((pk) => Number(pk.pts_time));
+    const ends = packets.map((pk) => Number(pk.pts_time) + Number(pk.duration_time ?? 0));
+    spans[kind] = { codec: streams[0]?.codec_name ?? null, packets: packets.length, startS: Math.min(...starts), endS: Math.max(...ends) };
+  }
+  return spans;
+}
+
+/** What ffmpeg prints at -v error while decoding every stream: nothing for a clean recording. */
+async function decodeErrors(input: string): Promise<string> {
+  const { stderr } = await run('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-i', input, '-f', 'null', '-'], { maxBuffer: 1 << 22 });
+  return stderr.trim();
+}
+
+/** The audio's mean volume in dB (ffmpeg volumedetect): about -21 dB for the fixture's sine, -91 dB for silence. */
+async function meanVolume(input: string): Promise<number> {
+  const { stderr } = await run('ffmpeg', ['-nostdin', '-hide_banner', '-nostats', '-i', input, '-map', '0:a:0', '-af', 'volumedetect', '-f', 'null', '-'], { maxBuffer: 1 << 22 });
+  const m = /mean_volume: (-?[\d.]+) dB/.exec(stderr);
+  if (m === null) {
+    throw new Error(`no mean_volume in ffmpeg's output: ${stderr.slice(-500)}`);
+  }
+  return Number(m[1]);
+}
+
+/** The codec IDs of the recording's track header (the EBML header of GetMediaForFragmentList's output). */
+function trackCodecs(path: string): { codecId: string; codecPrivate?: string }[] {
+  const parser = new MkvStreamParser();
+  const header = [...parser.push(readFileSync(path)), ...parser.end()].find((e) => e.kind === 'header');
+  if (header?.kind !== 'header') {
+    throw new Error('no Matroska header');
+  }
+  return header.header.tracks.map((t) => ({ codecId: t.codecId, ...(t.codecPrivate !== undefined ? { codecPrivate: Buffer.from(t.codecPrivate).toString('hex') } : {}) }));
+}
+
 /** The whole recording as one Matroska file (GetMediaForFragmentList), on disk for ffprobe. */
 async function recordingFile(streamName: string, numbers: string[], name: string): Promise<string> {
   const out = await archive.send(new GetMediaForFragmentListCommand({ StreamName: streamName, Fragments: numbers }));
@@ -265,7 +308,7 @@ async function recordSession(rel: string, sends: Sends): Promise<{ streamName: s
 }
 
 describe('WebRTC ingestion (JoinStorageSession) records the master into the mapped stream', () => {
-  it('records H.264 + Opus: one fragment per key frame, GetMedia and HLS decode close to every frame sent', async () => {
+  it('records H.264 + Opus as H.264 + AAC: one fragment per key frame, audio in sync, HLS (fMP4 and TS) plays both', async () => {
     const { streamName, sent } = await recordSession('mkv/h264-opus-5s.mkv', { video: true, audio: true });
     const fragments = await until('fragments', async () => {
       const f = await fragmentsOf(streamName);
@@ -279,20 +322,41 @@ describe('WebRTC ingestion (JoinStorageSession) records the master into the mapp
     expect([...times].sort((a, b) => a - b)).toEqual(times);
 
     const mkv = await recordingFile(streamName, fragments.map((f) => f.FragmentNumber!), 'av.mkv');
+    // the Opus the master sent is stored as AAC-LC 48 kHz stereo (kvs-api.md §5.3 item 5)
+    expect(trackCodecs(mkv)).toEqual([{ codecId: 'V_MPEG4/ISO/AVC', codecPrivate: expect.any(String) as string }, { codecId: 'A_AAC', codecPrivate: '1190' }]);
     const decoded = await decodedFrames(mkv);
-    const context = JSON.stringify({ sent, decoded, fragments: fragments.map((f) => f.FragmentLengthInMilliseconds), session: lastStats });
+    const spans = await packetSpans(mkv);
+    const context = JSON.stringify({ sent, decoded, spans, fragments: fragments.map((f) => f.FragmentLengthInMilliseconds), session: lastStats });
     expect(decoded.video, context).toBeGreaterThanOrEqual(sent.videoFrames - 30);
     expect(decoded.video).toBeLessThanOrEqual(sent.videoFrames);
-    expect(decoded.audio, context).toBeGreaterThanOrEqual(sent.audioFrames * 0.7);
-    expect(decoded.audio).toBeLessThanOrEqual(sent.audioFrames);
+    // 20 ms Opus packets in, 1024-sample (21.3 ms) AAC frames out, from the first key frame on
+    const aacFrames = (sent.audioFrames * 960) / 1024;
+    expect(decoded.audio, context).toBeGreaterThanOrEqual(aacFrames * 0.7);
+    expect(decoded.audio, context).toBeLessThanOrEqual(aacFrames + 10);
+    // the first fragment starts with a key frame; its first audio frame is the one starting at or just after it
+    expect(spans.audio.startS - spans.video.startS, context).toBeGreaterThanOrEqual(0);
+    expect(spans.audio.startS - spans.video.startS, context).toBeLessThanOrEqual(0.03);
+    // (decoding is checked on HLS below: ffmpeg reports every chunk's new Segment in GetMedia's output as an error)
 
-    // HLS leaves the Opus track out (fMP4 carries AAC only here) and plays the video
-    const hls = await archive.send(new GetHLSStreamingSessionURLCommand({ StreamName: streamName, PlaybackMode: 'ON_DEMAND', HLSFragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(times[0]! - 1000), EndTimestamp: new Date(times.at(-1)! + 1) } } }));
     // (the range ends at the last fragment listed above: a later one may have landed since)
-    const played = await decodedFrames(hls.HLSStreamingSessionURL!);
-    expect(played.video, context).toBe(decoded.video);
-    expect(played.audio).toBe(0);
-  }, 40_000);
+    const range = { StartTimestamp: new Date(times[0]! - 1000), EndTimestamp: new Date(times.at(-1)! + 1) };
+    for (const ContainerFormat of ['FRAGMENTED_MP4', 'MPEG_TS'] as const) {
+      const hls = await archive.send(new GetHLSStreamingSessionURLCommand({ StreamName: streamName, PlaybackMode: 'ON_DEMAND', HLSFragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: range }, ContainerFormat }));
+      const url = hls.HLSStreamingSessionURL!;
+      const played = await packetSpans(url);
+      const where = `${ContainerFormat} ${JSON.stringify(played)} ${context}`;
+      expect(played.video.codec, where).toBe('h264');
+      expect(played.audio.codec, where).toBe('aac');
+      expect(played.video.packets, where).toBe(decoded.video);
+      expect(played.audio.packets, where).toBe(decoded.audio);
+      // the audio lasts as long as the video (it runs on to the master's last packet, a frame or few past the video)
+      expect(Math.abs(played.audio.endS - played.audio.startS - (played.video.endS - played.video.startS)), where).toBeLessThan(0.3);
+      expect(Math.abs(played.audio.startS - played.video.startS), where).toBeLessThanOrEqual(0.03);
+      expect(await decodeErrors(url), where).toBe('');
+      // the master sent a 440 Hz sine: heard, not silence (-91 dB)
+      expect(await meanVolume(url), where).toBeGreaterThan(-50);
+    }
+  }, 60_000);
 
   it('records a video-only session (the master refuses audio)', async () => {
     const { streamName, sent } = await recordSession('mkv/h264-5s-1s-gop.mkv', { video: true, audio: false });
@@ -307,7 +371,7 @@ describe('WebRTC ingestion (JoinStorageSession) records the master into the mapp
     expect(decoded.audio).toBe(0);
   }, 40_000);
 
-  it('records an audio-only session (Opus alone: GetMedia has it, HLS refuses a stream without video or AAC)', async () => {
+  it('records an audio-only session as AAC alone, which GetMedia and HLS play', async () => {
     const { streamName, sent } = await recordSession('mkv/h264-opus-5s.mkv', { video: false, audio: true });
     const fragments = await until('fragments', async () => {
       const f = await fragmentsOf(streamName);
@@ -316,11 +380,20 @@ describe('WebRTC ingestion (JoinStorageSession) records the master into the mapp
     // cut every 2 s: 5 s of audio make 3 fragments (2 when the first packets go out before the peer can take them)
     expect(fragments.length).toBeGreaterThanOrEqual(2);
     expect(fragments.length).toBeLessThanOrEqual(3);
-    const decoded = await decodedFrames(await recordingFile(streamName, fragments.map((f) => f.FragmentNumber!), 'audio.mkv'));
+    const mkv = await recordingFile(streamName, fragments.map((f) => f.FragmentNumber!), 'audio.mkv');
+    expect(trackCodecs(mkv)).toEqual([{ codecId: 'A_AAC', codecPrivate: '1190' }]);
+    const decoded = await decodedFrames(mkv);
+    const aacFrames = (sent.audioFrames * 960) / 1024;
     expect(decoded.video).toBe(0);
-    expect(decoded.audio).toBeGreaterThanOrEqual(sent.audioFrames * 0.7);
-    expect(decoded.audio).toBeLessThanOrEqual(sent.audioFrames);
-    await expect(archive.send(new GetHLSStreamingSessionURLCommand({ StreamName: streamName, PlaybackMode: 'ON_DEMAND', HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(Date.now() - 60_000), EndTimestamp: new Date() } } }))).rejects.toMatchObject({ name: 'UnsupportedStreamMediaTypeException' });
+    expect(decoded.audio, JSON.stringify({ sent, decoded, session: lastStats })).toBeGreaterThanOrEqual(aacFrames * 0.7);
+    expect(decoded.audio).toBeLessThanOrEqual(aacFrames + 10);
+    const times = fragments.map((f) => f.ProducerTimestamp!.getTime());
+    const hls = await archive.send(new GetHLSStreamingSessionURLCommand({ StreamName: streamName, PlaybackMode: 'ON_DEMAND', HLSFragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(times[0]! - 1000), EndTimestamp: new Date(times.at(-1)! + 1) } } }));
+    const played = await packetSpans(hls.HLSStreamingSessionURL!);
+    expect(played.video.packets).toBe(0);
+    expect(played.audio).toMatchObject({ codec: 'aac', packets: decoded.audio });
+    expect(await decodeErrors(hls.HLSStreamingSessionURL!)).toBe('');
+    expect(await meanVolume(hls.HLSStreamingSessionURL!)).toBeGreaterThan(-50);
   }, 40_000);
 
   it('sends one offer per call: a newer JoinStorageSession replaces the session, and a master connecting later gets only its offer', async () => {
