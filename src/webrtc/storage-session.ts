@@ -2,7 +2,7 @@
 // (kvs-api.md §5.3), and records what the master's answer agrees to send. Signaling goes through the hub as an
 // in-process viewer, so the master's SDK sees an ordinary SDP_OFFER from the client id `openkvs-storage`.
 
-import { RTCPeerConnection, RtpHeader, RtpPacket, useOPUS, type MediaStreamTrack, type RTCRtpTransceiver } from 'werift';
+import { RtpHeader, RtpPacket, useOPUS, type MediaStreamTrack, type RTCRtpTransceiver } from 'werift';
 import type { ChannelRecord } from '../signaling/channel-registry.js';
 import type { SignalingHub } from '../signaling/signaling-hub.js';
 import type { Logger } from '../util/logger.js';
@@ -10,6 +10,7 @@ import { serverH264, serverPeerConfig, type PeerSettings } from './peer-config.j
 import { RecordingWriter, type RecordingWriterDeps } from './recording-writer.js';
 import type { RelayPacket } from './relay-viewer.js';
 import { SessionRecorder, type RecorderStats } from './session-recorder.js';
+import { ServerPeerConnection } from './server-peer.js';
 
 /** The client id the storage peer signals as; the master answers to it. */
 export const STORAGE_CLIENT_ID = 'openkvs-storage';
@@ -40,7 +41,7 @@ type Candidate = { candidate: string; sdpMid?: string; sdpMLineIndex?: number; u
 export class StorageSession {
   readonly channel: ChannelRecord;
   readonly #d: StorageSessionDeps;
-  readonly #pc: RTCPeerConnection;
+  readonly #pc: ServerPeerConnection;
   readonly #video: RTCRtpTransceiver;
   readonly #audio: RTCRtpTransceiver;
   readonly #writer: RecordingWriter;
@@ -55,7 +56,7 @@ export class StorageSession {
     this.#d = deps;
     this.#writer = new RecordingWriter(streamArn, { ...deps.writer, log: deps.log });
     // H.264 only: VP8 could be negotiated but not stored in a KVS stream
-    this.#pc = new RTCPeerConnection(serverPeerConfig(deps.peer, { video: [serverH264()], audio: [useOPUS()] }));
+    this.#pc = new ServerPeerConnection(serverPeerConfig(deps.peer, { video: [serverH264()], audio: [useOPUS()] }));
     this.#video = this.#pc.addTransceiver('video', { direction: 'recvonly' });
     // sendrecv although the recording only receives: viewers who join later talk to the master over this one
     // connection (the offer is made once, before anyone knows whether viewers will come)
