@@ -28,6 +28,10 @@ import { parseClusterBlocks } from '../../src/formats/mkv/mkv-blocks.js';
 import { MkvStreamParser } from '../../src/formats/mkv/mkv-stream-parser.js';
 import { STORAGE_CLIENT_ID } from '../../src/webrtc/storage-session.js';
 import { fixture } from '../helpers/media.js';
+import { StorageViewerPeer } from '../helpers/storage-viewer-peer.js';
+import { fixtureMedia } from '../helpers/webrtc-media.js';
+import { TestMaster } from '../helpers/webrtc-peers.js';
+import { playFixture, OPUS_PT } from '../helpers/webrtc-play.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
 import { selfSignedCert, trustingHandler, type TestCert } from '../helpers/tls.js';
 import { fixtureAccessUnits } from '../unit/formats/rtp/h264-fixture.js';
@@ -271,6 +275,37 @@ function trackCodecs(path: string): { codecId: string; codecPrivate?: string }[]
   return header.header.tracks.map((t) => ({ codecId: t.codecId, ...(t.codecPrivate !== undefined ? { codecPrivate: Buffer.from(t.codecPrivate).toString('hex') } : {}) }));
 }
 
+/** Opus frames of a sine tone, made with ffmpeg (libopus, 20 ms frames) for a participant to say. */
+async function toneOpus(hz: number, seconds: number): Promise<Uint8Array[]> {
+  const file = join(tmp, `tone-${hz}.webm`);
+  await run('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', `sine=frequency=${hz}:sample_rate=48000:duration=${seconds}`, '-c:a', 'libopus', '-b:a', '32k', '-frame_duration', '20', '-y', file]);
+  return fixtureMedia(readFileSync(file)).opus.map((o) => o.frame);
+}
+
+/** The recording's audio decoded to 48 kHz mono float, with the wall-clock ms of its first sample. */
+async function recordedPcm(mkv: string): Promise<{ startMs: number; pcm: Float32Array }> {
+  const spans = await packetSpans(mkv);
+  const { stdout } = await run('ffmpeg', ['-nostdin', '-v', 'quiet', '-i', mkv, '-map', '0:a:0', '-ac', '1', '-ar', '48000', '-f', 'f32le', 'pipe:1'], { encoding: 'buffer', maxBuffer: 1 << 26 });
+  const pcm = new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.length));
+  return { startMs: spans.audio.startS * 1000, pcm };
+}
+
+/** Power (dB, relative) of one frequency in a stretch of the recording (Goertzel). */
+function toneDb(rec: { startMs: number; pcm: Float32Array }, hz: number, fromMs: number, toMs: number): number {
+  const from = Math.max(0, Math.round(((fromMs - rec.startMs) * 48_000) / 1000));
+  const to = Math.min(rec.pcm.length, Math.round(((toMs - rec.startMs) * 48_000) / 1000));
+  const k = 2 * Math.cos((2 * Math.PI * hz) / 48_000);
+  let s1 = 0;
+  let s2 = 0;
+  for (let i = from; i < to; i++) {
+    const s0 = rec.pcm[i]! + k * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  const power = (s1 * s1 + s2 * s2 - k * s1 * s2) / Math.max(1, to - from) ** 2;
+  return 10 * Math.log10(power + 1e-20);
+}
+
 /** The whole recording as one Matroska file (GetMediaForFragmentList), on disk for ffprobe. */
 async function recordingFile(streamName: string, numbers: string[], name: string): Promise<string> {
   const out = await archive.send(new GetMediaForFragmentListCommand({ StreamName: streamName, Fragments: numbers }));
@@ -355,6 +390,71 @@ describe('WebRTC ingestion (JoinStorageSession) records the master into the mapp
       expect(await decodeErrors(url), where).toBe('');
       // the master sent a 440 Hz sine: heard, not silence (-91 dB)
       expect(await meanVolume(url), where).toBeGreaterThan(-50);
+    }
+  }, 60_000);
+
+  it('mixes a storage viewer’s audio into the recording: the master’s 440 Hz throughout, the viewer’s 1 kHz while it talks', async () => {
+    const { channelArn, streamName } = await storageChannel();
+    const storage = storageClient(server.url);
+    const viewer = new StorageViewerPeer(`mixer-${n}`);
+    const master = new TestMaster();
+    try {
+      // the viewer joins first and waits for the master, as KVS allows
+      await viewer.openRaw(server.url, channelArn, cert.cert);
+      await storage.send(new JoinStorageSessionAsViewerCommand({ channelArn, clientId: viewer.id }));
+      await viewer.connected();
+      await master.open(server.url, channelArn, { ca: cert.cert });
+      await storage.send(new JoinStorageSessionCommand({ channelArn }));
+      await master.connected();
+      const tone = await toneOpus(1000, 2);
+      const channelId = server.channels.find(channelArn)!.id;
+      let talked = { fromMs: 0, toMs: 0 };
+      // the master plays 5 s (H.264 and the fixture's 440 Hz Opus); 1.5 s in, the viewer says 2 s of 1 kHz
+      const viewerTalks = async (): Promise<void> => {
+        await new Promise((r) => setTimeout(r, 1500));
+        const seq = new RtpSequencer({ ssrc: 7, payloadType: OPUS_PT, clockRate: 48_000 });
+        const t0 = Date.now();
+        for (const [i, frame] of tone.entries()) {
+          const wait = t0 + i * 20 - Date.now();
+          if (wait > 0) {
+            await new Promise((r) => setTimeout(r, wait));
+          }
+          for (const p of seq.packets([{ payload: frame, marker: false }], i * 20)) {
+            viewer.sendAudio(p);
+          }
+        }
+        talked = { fromMs: t0, toMs: Date.now() };
+      };
+      await Promise.all([playFixture((kind, p) => master.send(kind, p)), viewerTalks()]);
+      lastStats = server.storage.current(channelId)?.stats;
+      await master.close();
+      await until('the storage session to end', () => (server.storage.current(channelId) === undefined ? true : undefined));
+      expect(lastStats).toMatchObject({ audioEncoderFailures: 0 });
+      expect((lastStats as { viewerAudioPackets: number }).viewerAudioPackets).toBeGreaterThan(80);
+
+      const fragments = await until('fragments', async () => {
+        const f = await fragmentsOf(streamName);
+        return f.length >= 4 ? f : undefined;
+      });
+      const mkv = await recordingFile(streamName, fragments.map((f) => f.FragmentNumber!), 'mixed.mkv');
+      const rec = await recordedPcm(mkv);
+      const before = { from: talked.fromMs - 1200, to: talked.fromMs - 200 };
+      const during = { from: talked.fromMs + 200, to: talked.toMs - 200 };
+      const db = {
+        viewerBefore: toneDb(rec, 1000, before.from, before.to),
+        viewerDuring: toneDb(rec, 1000, during.from, during.to),
+        masterBefore: toneDb(rec, 440, before.from, before.to),
+        masterDuring: toneDb(rec, 440, during.from, during.to),
+      };
+      const context = JSON.stringify({ db, talked, recordingStartMs: rec.startMs, samples: rec.pcm.length, session: lastStats });
+      // the viewer is heard while it talks and not before; the master is heard all along, also while mixed
+      expect(db.viewerDuring - db.viewerBefore, context).toBeGreaterThan(20);
+      expect(db.masterDuring, context).toBeGreaterThan(db.viewerBefore + 20);
+      expect(Math.abs(db.masterDuring - db.masterBefore), context).toBeLessThan(6);
+    } finally {
+      storage.destroy();
+      await viewer.close();
+      await master.close();
     }
   }, 60_000);
 
