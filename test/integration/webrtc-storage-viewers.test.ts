@@ -16,7 +16,7 @@ import { STORAGE_CLIENT_ID } from '../../src/webrtc/storage-session.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
 import { StorageViewerPeer } from '../helpers/storage-viewer-peer.js';
 import { selfSignedCert, trustingHandler, type TestCert } from '../helpers/tls.js';
-import { TestMaster } from '../helpers/webrtc-peers.js';
+import { TestMaster, rtp } from '../helpers/webrtc-peers.js';
 import { decodedVideoFrames, playFixture, speakFixture } from '../helpers/webrtc-play.js';
 
 const REGION = 'us-east-1';
@@ -206,6 +206,42 @@ describe('JoinStorageSessionAsViewer', () => {
     await Promise.all([v.close(), late.close()]);
     // leaving signaling leaves the storage session
     await until('the viewers to leave', () => (server.storage.viewers(channelId)?.has(v.id) !== true && server.storage.viewers(channelId)?.has(late.id) !== true ? true : undefined));
+  }, 30_000);
+
+  it('keeps its viewers when a newer JoinStorageSession replaces the session, takes their messages before relay mode does, and closes them when the master leaves', async () => {
+    const { channelArn, channelId } = await storageChannel();
+    // relay mode takes every viewer's messages; a storage viewer's must still reach the storage session
+    server.channels.setRelay(channelArn, true);
+    const master = new TestMaster();
+    await master.open(server.url, channelArn, { ca: cert.cert });
+    await storage.send(new JoinStorageSessionCommand({ channelArn }));
+    await master.connected();
+    const v = new StorageViewerPeer(`kept-${n}`);
+    await v.openRaw(server.url, channelArn, cert.cert);
+    await joinAsViewer(channelArn, v.id);
+    await v.connected();
+
+    const first = server.storage.current(channelId);
+    await storage.send(new JoinStorageSessionCommand({ channelArn }));
+    expect(server.storage.current(channelId)).not.toBe(first);
+    await until("the master's second peer", () => (master.peers[1]?.pc.connectionState === 'connected' ? true : undefined));
+    expect(server.storage.viewers(channelId)?.has(v.id)).toBe(true);
+
+    // the newer session's media reaches the viewer that joined the older one
+    v.video = [];
+    const played = await playFixture((kind, p) => {
+      const newest = master.peers[1]!;
+      void (kind === 'video' ? newest.video : newest.audio).sender.sendRtp(rtp(p));
+    });
+    await sleep(500);
+    expect(await decodedVideoFrames(v.video, join(dir, `${v.id}.h264`))).toBeGreaterThanOrEqual(played.videoFrames - 30);
+    expect(master.offersFrom).toEqual([STORAGE_CLIENT_ID, STORAGE_CLIENT_ID]);
+    expect(server.relay.stats(channelId)).toBeNull();
+
+    await master.close();
+    await until('GO_AWAY to the viewer', () => (v.notices.includes('GO_AWAY') ? true : undefined));
+    expect(server.storage.viewers(channelId)).toBeUndefined();
+    await v.close();
   }, 30_000);
 
   it('refuses an unknown channel, a channel without media storage, a malformed or reserved clientId', async () => {
