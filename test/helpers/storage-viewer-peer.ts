@@ -21,6 +21,7 @@ export class StorageViewerPeer {
   readonly notices: string[] = [];
   readonly peers: Peer[] = [];
   #close: (() => Promise<void>) | null = null;
+  #raw: SignalingSocket | null = null;
 
   constructor(readonly id: string) {}
 
@@ -28,6 +29,7 @@ export class StorageViewerPeer {
   async openRaw(baseUrl: string, arn: string, ca?: Buffer): Promise<void> {
     const s: SignalingSocket = await openSignaling(baseUrl, arn, 'VIEWER', this.id, ca !== undefined ? { ca } : {});
     this.#close = () => s.close();
+    this.#raw = s;
     s.onMessage((m) => {
       if (m.messagePayload === undefined) {
         this.notices.push(m.messageType);
@@ -74,6 +76,11 @@ export class StorageViewerPeer {
     if (peer?.pc.connectionState === 'connected') {
       void peer.audio.sender.sendRtp(rtp(p));
     }
+  }
+
+  /** Starts a call of its own, as a plain viewer would (raw signaling only): an SDP_OFFER to the master. */
+  sendOwnOffer(sdp: string): void {
+    this.#raw?.send('SDP_OFFER', { type: 'offer', sdp });
   }
 
   async close(): Promise<void> {

@@ -172,7 +172,7 @@ describe('JoinStorageSessionAsViewer', () => {
     await Promise.all([early.close(), late.close()]);
   }, 60_000);
 
-  it('a re-join with the same clientId replaces the peer; an offline viewer gets its offer when it connects; one viewer over signalingMaxViewers is refused', async () => {
+  it('a re-join with the same clientId replaces the peer; an offline viewer gets its offer when it connects; one viewer over signalingMaxViewers is refused; offering a call of its own or disconnecting leaves', async () => {
     const { channelArn, channelId } = await storageChannel();
     const v = new StorageViewerPeer(`rejoin-${n}`);
     await v.openRaw(server.url, channelArn, cert.cert);
@@ -203,9 +203,12 @@ describe('JoinStorageSessionAsViewer', () => {
     await late.openRaw(server.url, channelArn, cert.cert);
     await late.connected();
     expect(late.offers).toBe(1);
+
+    // a viewer offering a call of its own has left the storage session; leaving signaling leaves it too
+    v.sendOwnOffer('v=0');
+    await until('the offering viewer to leave', () => (server.storage.viewers(channelId)?.has(v.id) !== true ? true : undefined));
     await Promise.all([v.close(), late.close()]);
-    // leaving signaling leaves the storage session
-    await until('the viewers to leave', () => (server.storage.viewers(channelId)?.has(v.id) !== true && server.storage.viewers(channelId)?.has(late.id) !== true ? true : undefined));
+    await until('the disconnected viewer to leave', () => (server.storage.viewers(channelId)?.has(late.id) !== true ? true : undefined));
   }, 30_000);
 
   it('keeps its viewers when a newer JoinStorageSession replaces the session, takes their messages before relay mode does, and closes them when the master leaves', async () => {
