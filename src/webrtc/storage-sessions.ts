@@ -7,6 +7,7 @@ import type { ChannelRecord, ChannelRegistry } from '../signaling/channel-regist
 import type { SignalingHub } from '../signaling/signaling-hub.js';
 import type { Logger } from '../util/logger.js';
 import { peerSettingsOf, viewerPeerConfig } from './peer-config.js';
+import type { AacEncoderFactory } from './aac-encoder.js';
 import type { RecordingWriterDeps } from './recording-writer.js';
 import { decodeCandidate, decodeDescription } from './relay-signal.js';
 import { STORAGE_CLIENT_ID, StorageSession } from './storage-session.js';
@@ -21,6 +22,8 @@ export type StorageSessionsDeps = {
   /** The config's webrtc* settings (and turnSecret). */
   webrtc: Parameters<typeof peerSettingsOf>[0];
   writer: Omit<RecordingWriterDeps, 'log'>;
+  /** Each recording's AAC encoder (aac-encoder.ts). */
+  aacEncoder?: AacEncoderFactory;
   now: () => number;
   log: Logger;
 };
@@ -114,15 +117,7 @@ export class StorageSessions {
       return 'LIMIT';
     }
     if (room === undefined) {
-      room = new StorageViewers({
-        channelId: channel.id,
-        signaling: this.#d.hub,
-        master: () => this.#sessions.get(channel.id),
-        peerConfig: () => viewerPeerConfig(peerSettingsOf(this.#d.webrtc)),
-        loopbackOnly: this.#d.webrtc.webrtcLoopbackOnly,
-        answerTimeoutMs: () => (this.#d.channels.byId(channel.id)?.messageTtlSeconds ?? 60) * 1000 + VIEWER_ANSWER_MARGIN_MS,
-        log: this.#d.log,
-      });
+      room = this.#newViewers(channel.id);
       this.#viewers.set(channel.id, room);
     }
     room.join(viewerId);
@@ -147,6 +142,7 @@ export class StorageSessions {
       hub: this.#d.hub,
       peer: peerSettingsOf(this.#d.webrtc),
       writer: this.#d.writer,
+      ...(this.#d.aacEncoder !== undefined ? { aacEncoder: this.#d.aacEncoder } : {}),
       now: this.#d.now,
       log,
       ended: (s) => {
@@ -206,11 +202,25 @@ export class StorageSessions {
     this.#viewers.delete(channelId);
   }
 
+  #newViewers(channelId: number): StorageViewers {
+    const room: StorageViewers = new StorageViewers({
+      channelId,
+      signaling: this.#d.hub,
+      master: () => this.#sessions.get(channelId),
+      peerConfig: () => viewerPeerConfig(peerSettingsOf(this.#d.webrtc)),
+      loopbackOnly: this.#d.webrtc.webrtcLoopbackOnly,
+      answerTimeoutMs: () => (this.#d.channels.byId(channelId)?.messageTtlSeconds ?? 60) * 1000 + VIEWER_ANSWER_MARGIN_MS,
+      emptied: () => {
+        if (this.#viewers.get(channelId) === room) {
+          this.#viewers.delete(channelId);
+        }
+      },
+      log: this.#d.log,
+    });
+    return room;
+  }
+
   #viewerLeft(channelId: number, viewerId: string, reason: string): void {
-    const room = this.#viewers.get(channelId);
-    room?.leave(viewerId, reason);
-    if (room?.size === 0) {
-      this.#viewers.delete(channelId);
-    }
+    this.#viewers.get(channelId)?.leave(viewerId, reason);
   }
 }

@@ -43,6 +43,8 @@ export type StorageViewersDeps = {
    * MessageTtlSeconds when the viewer is not connected to signaling yet.
    */
   answerTimeoutMs: () => number;
+  /** The last viewer left (the owner may forget this object). */
+  emptied?: () => void;
   log: Logger;
 };
 
@@ -74,7 +76,7 @@ export class StorageViewers {
 
   /** A viewer joins (again): a re-join with the same client id replaces its peer, as KVS gives the newer precedence. */
   join(viewerId: string): void {
-    this.leave(viewerId, 'replaced by a newer JoinStorageSessionAsViewer');
+    this.#remove(viewerId, 'replaced by a newer JoinStorageSessionAsViewer');
     const peer: RelayViewer = new RelayViewer(viewerId, this.#d.peerConfig(), this.#d.loopbackOnly, {
       keyFrameRequest: () => this.#keyFrames.request(),
       audio: (p, level) => this.#viewerAudio(viewerId, p, level),
@@ -164,6 +166,13 @@ export class StorageViewers {
   }
 
   leave(viewerId: string, reason: string): void {
+    this.#remove(viewerId, reason);
+    if (this.#viewers.size === 0) {
+      this.#d.emptied?.();
+    }
+  }
+
+  #remove(viewerId: string, reason: string): void {
     const e = this.#viewers.get(viewerId);
     if (e === undefined) {
       return;
@@ -182,7 +191,7 @@ export class StorageViewers {
    */
   endAll(reason: string): void {
     for (const id of [...this.#viewers.keys()]) {
-      this.leave(id, reason);
+      this.#remove(id, reason);
       this.#d.signaling.notify(this.#d.channelId, id, 'GO_AWAY');
     }
     this.#keyFrames.cancel();
