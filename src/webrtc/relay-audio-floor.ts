@@ -5,8 +5,10 @@
 // spoke most recently is heard, without flapping between two who talk over each other. "Talking" is the RFC 6464
 // audio level (louder than -50 dBov) when the viewer sends it, else any Opus packet longer than a DTX frame.
 //
-// Each viewer's packets carry its own sequence numbers and timestamps; at a switch they are remapped so the master
-// sees one continuous stream (werift's sender then adds its own constant offsets).
+// Each viewer's packets carry its own sequence numbers and timestamps; at a switch they are remapped
+// (rtp-splice.ts) so the master sees one continuous stream.
+
+import { RtpSplice, type RtpPosition } from './rtp-splice.js';
 
 /** How long a quiet holder keeps the floor: longer than the pauses between words. */
 export const FLOOR_HOLD_MS = 500;
@@ -15,10 +17,10 @@ export const TALKING_LEVEL = 50;
 /** Opus frames of 1–2 bytes are DTX / silence (RFC 6716 §3.1: a TOC byte and at most a tiny payload). */
 const DTX_MAX_BYTES = 2;
 /** Opus in WebRTC: 48 kHz clock, 20 ms packets. */
-const OPUS_CLOCK_PER_MS = 48;
+const OPUS_CLOCK_RATE = 48_000;
 const OPUS_PACKET_TICKS = 960;
 
-export type RtpPosition = { sequenceNumber: number; timestamp: number };
+export type { RtpPosition };
 
 /** Whether a packet is speech: by the audio-level extension if present, by size otherwise. */
 export const isTalking = (payloadBytes: number, audioLevel: number | undefined): boolean =>
@@ -28,9 +30,7 @@ export class AudioFloor {
   readonly #holdMs: number;
   #holder: string | null = null;
   #holderTalkedAt = 0;
-  #seqOffset = 0;
-  #tsOffset = 0;
-  #last: (RtpPosition & { atMs: number }) | null = null;
+  readonly #splice = new RtpSplice(OPUS_CLOCK_RATE, OPUS_PACKET_TICKS);
 
   constructor(holdMs = FLOOR_HOLD_MS) {
     this.#holdMs = holdMs;
@@ -47,14 +47,14 @@ export class AudioFloor {
       if (!free) {
         return null;
       }
-      this.#switchTo(viewerId, p, nowMs);
+      this.#holder = viewerId;
+      this.#holderTalkedAt = nowMs;
+      this.#splice.switchTo(p, nowMs);
     }
     if (talking) {
       this.#holderTalkedAt = nowMs;
     }
-    const out = { sequenceNumber: (p.sequenceNumber + this.#seqOffset) & 0xffff, timestamp: (p.timestamp + this.#tsOffset) >>> 0 };
-    this.#last = { ...out, atMs: nowMs };
-    return out;
+    return this.#splice.map(p, nowMs);
   }
 
   /** A viewer left: the floor is free at once. */
@@ -62,17 +62,5 @@ export class AudioFloor {
     if (this.#holder === viewerId) {
       this.#holder = null;
     }
-  }
-
-  #switchTo(viewerId: string, p: RtpPosition, nowMs: number): void {
-    this.#holder = viewerId;
-    this.#holderTalkedAt = nowMs;
-    if (this.#last === null) {
-      return;
-    }
-    // continue one sequence number on, and later in media time by the wall time since the last forwarded packet
-    const ticks = Math.max(OPUS_PACKET_TICKS, Math.round((nowMs - this.#last.atMs) * OPUS_CLOCK_PER_MS));
-    this.#seqOffset = (this.#last.sequenceNumber + 1 - p.sequenceNumber) & 0xffff;
-    this.#tsOffset = (this.#last.timestamp + ticks - p.timestamp) >>> 0;
   }
 }

@@ -9,6 +9,7 @@ import { KeyFrameRequests } from './key-frame-requests.js';
 import { AudioFloor, isTalking } from './relay-audio-floor.js';
 import { encodeSignal, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
 import { RelayUpstream } from './relay-upstream.js';
+import { VideoSource } from './relay-video-source.js';
 import { RelayViewer, type RelayPacket } from './relay-viewer.js';
 
 /** The relay's client id when it speaks to the master as a viewer. */
@@ -40,6 +41,7 @@ export class RelaySession {
   #upstream: { peer: RelayUpstream; ready: Promise<unknown>; connected: boolean } | null = null;
   #upstreamConnections = 0;
   readonly #keyFrames = new KeyFrameRequests(() => this.#upstream?.peer.requestKeyFrame());
+  readonly #videoSource = new VideoSource((viewerId) => this.#viewers.get(viewerId)?.viewer.requestKeyFrame());
   #closed = false;
 
   constructor(deps: RelaySessionDeps) {
@@ -68,6 +70,7 @@ export class RelaySession {
     const viewer = new RelayViewer(viewerId, this.#d.peerConfig(), this.#d.loopbackOnly, {
       keyFrameRequest: () => this.#requestKeyFrame(),
       audio: (p, level) => this.#viewerAudio(viewerId, p, level),
+      video: (p) => this.#viewerVideo(viewerId, p),
       gone: () => {
         if (this.#viewers.get(viewerId)?.viewer === viewer) {
           this.viewerLeft(viewerId);
@@ -138,6 +141,7 @@ export class RelaySession {
     const peer = new RelayUpstream(this.#d.peerConfig(), this.#d.loopbackOnly, {
       video: (p) => this.#forward(p, 'video'),
       audio: (p) => this.#forward(p, 'audio'),
+      keyFrameRequest: () => this.#videoSource.keyFrameRequested(),
       connected: () => {
         if (this.#upstream?.peer === peer) {
           this.#upstream.connected = true;
@@ -172,6 +176,7 @@ export class RelaySession {
       this.#viewers.delete(viewerId);
       e.viewer.close();
       this.#floor.release(viewerId);
+      this.#videoSource.release(viewerId);
     }
   }
 
@@ -193,6 +198,17 @@ export class RelaySession {
     const at = this.#floor.take(viewerId, p, isTalking(p.payload.length, level), Date.now());
     if (at !== null) {
       u.peer.sendAudio({ ...p, ...at });
+    }
+  }
+
+  #viewerVideo(viewerId: string, p: RelayPacket): void {
+    const u = this.#upstream;
+    if (u === null || !u.connected) {
+      return;
+    }
+    const at = this.#videoSource.take(viewerId, p, this.#floor.holder, Date.now());
+    if (at !== null) {
+      u.peer.sendVideo({ ...p, ...at });
     }
   }
 

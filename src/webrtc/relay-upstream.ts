@@ -1,8 +1,10 @@
 // The relay's one connection to the master: an in-process viewer (client id `openkvs-relay`) that receives the
-// master's video and audio once for all relay viewers, and sends the floor holder's audio back (relay-audio-floor.ts).
+// master's video and audio once for all relay viewers, and sends back the floor holder's audio
+// (relay-audio-floor.ts) and the shown viewer's video (relay-video-source.ts).
 
 import { RtpHeader, RtpPacket, type RTCPeerConnectionConfig, type RTCRtpTransceiver } from 'werift';
 import type { RelayPacket } from './relay-viewer.js';
+import { onKeyFrameRequest } from './key-frame-feedback.js';
 import { ServerPeerConnection } from './server-peer.js';
 import { gathered, localDescription, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
 
@@ -10,6 +12,8 @@ export type RelayUpstreamEvents = {
   video(p: RelayPacket): void;
   audio(p: RelayPacket): void;
   connected(): void;
+  /** The master asked for a key frame of the viewers' video it is sent (PLI or FIR). */
+  keyFrameRequest(): void;
   /** The connection failed or closed. */
   gone(): void;
 };
@@ -25,7 +29,9 @@ export class RelayUpstream {
   constructor(config: RTCPeerConnectionConfig, loopbackOnly: boolean, events: RelayUpstreamEvents) {
     this.#loopbackOnly = loopbackOnly;
     this.#pc = new ServerPeerConnection(config);
-    this.#video = this.#pc.addTransceiver('video', { direction: 'recvonly' });
+    // sendrecv: a master that wants to see its viewers answers so; one that only sends (a camera) answers sendonly
+    this.#video = this.#pc.addTransceiver('video', { direction: 'sendrecv' });
+    onKeyFrameRequest(this.#video, () => events.keyFrameRequest());
     this.#audio = this.#pc.addTransceiver('audio', { direction: 'sendrecv' });
     const relay = (to: (p: RelayPacket) => void) => (rtp: RtpPacket) => {
       // padding-only packets (bandwidth probes) carry no media for the viewers
@@ -73,6 +79,13 @@ export class RelayUpstream {
     const ssrc = this.#videoSsrc ?? this.#video.receiver.track.ssrc;
     if (!this.#closed && ssrc !== undefined) {
       void this.#video.receiver.sendRtcpPLI(ssrc).catch(() => undefined);
+    }
+  }
+
+  /** The shown viewer's video, at the position the video source gave it. */
+  sendVideo(p: RelayPacket): void {
+    if (!this.#closed) {
+      void this.#video.sender.sendRtp(new RtpPacket(new RtpHeader({ sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker }), p.payload)).catch(() => undefined);
     }
   }
 

@@ -4,6 +4,7 @@
 // the viewer's key-frame requests and audio up to its session.
 
 import { RtpHeader, RtpPacket, type Extensions, type RTCPeerConnectionConfig, type RTCRtpSender, type RTCRtpTransceiver } from 'werift';
+import { onKeyFrameRequest } from './key-frame-feedback.js';
 import { ServerPeerConnection } from './server-peer.js';
 import { SendQueue, type SendQueueStats } from './relay-send-queue.js';
 import { gathered, localDescription, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
@@ -16,6 +17,11 @@ export type RelayViewerEvents = {
   keyFrameRequest(): void;
   /** An audio packet the viewer sent, with its RFC 6464 level if it sent one. */
   audio(p: RelayPacket, audioLevel: number | undefined): void;
+  /**
+   * A video packet the viewer sent. Given, the viewer's camera is taken (relay mode: viewers' video to the
+   * master); absent, video is send-only towards the viewer (storage-session viewers "can only ingest audio").
+   */
+  video?(p: RelayPacket): void;
   /** ICE and DTLS are up: media sent from now on reaches it. */
   connected?(): void;
   /** Its connection failed or closed. */
@@ -23,8 +29,6 @@ export type RelayViewerEvents = {
 };
 
 const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
-/** RTCP payload-specific feedback, FMT 4: Full Intra Request (RFC 5104 §4.3.1). */
-const FIR_FMT = 4;
 
 export class RelayViewer {
   readonly id: string;
@@ -33,6 +37,7 @@ export class RelayViewer {
   readonly #video: RTCRtpTransceiver;
   readonly #audio: RTCRtpTransceiver;
   readonly #loopbackOnly: boolean;
+  #videoSsrc: number | undefined;
   #closed = false;
 
   constructor(id: string, config: RTCPeerConnectionConfig, loopbackOnly: boolean, events: RelayViewerEvents) {
@@ -41,15 +46,22 @@ export class RelayViewer {
     this.#pc = new ServerPeerConnection(config);
     this.#queue = new SendQueue(([sender, p]) => sender.sendRtp(new RtpPacket(new RtpHeader({ sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker }), p.payload)));
     // Added before the offer is applied, so werift matches them to the offer's m-lines by kind and answers with
-    // sendonly video (a viewer's camera is not relayed) and sendrecv audio (or sendonly if the viewer has no mic).
-    this.#video = this.#pc.addTransceiver('video', { direction: 'sendonly' });
+    // sendrecv (or sendonly if the viewer has no camera / mic; video sendonly when its camera is not wanted).
+    this.#video = this.#pc.addTransceiver('video', { direction: events.video !== undefined ? 'sendrecv' : 'sendonly' });
     this.#audio = this.#pc.addTransceiver('audio', { direction: 'sendrecv' });
-    this.#video.sender.onPictureLossIndication.subscribe(() => events.keyFrameRequest());
-    this.#video.sender.onRtcp.subscribe((p) => {
-      if (p.type === 206 && (p as { feedback?: { count?: number } }).feedback?.count === FIR_FMT) {
-        events.keyFrameRequest();
-      }
-    });
+    onKeyFrameRequest(this.#video, () => events.keyFrameRequest());
+    const onVideo = events.video;
+    if (onVideo !== undefined) {
+      this.#video.onTrack.subscribe((track) => {
+        track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+          this.#videoSsrc = rtp.header.ssrc;
+          // padding-only packets (bandwidth probes) carry no picture
+          if (rtp.payload.length > 0) {
+            onVideo({ payload: rtp.payload, sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, marker: rtp.header.marker });
+          }
+        });
+      });
+    }
     this.#audio.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((rtp: RtpPacket, ext?: Extensions) => {
         const level = (ext?.[AUDIO_LEVEL_URI] as { level?: number } | undefined)?.level;
@@ -97,6 +109,13 @@ export class RelayViewer {
   async addCandidate(c: IceCandidateInit): Promise<void> {
     if (!this.#closed) {
       await this.#pc.addIceCandidate(c);
+    }
+  }
+
+  /** A PLI for the viewer's own video (the master wants a key frame of it). */
+  requestKeyFrame(): void {
+    if (!this.#closed && this.#videoSsrc !== undefined) {
+      void this.#video.receiver.sendRtcpPLI(this.#videoSsrc).catch(() => undefined);
     }
   }
 

@@ -58,8 +58,16 @@ export class TestMaster {
   readonly offersFrom: string[] = [];
   readonly peers: MasterPeer[] = [];
   readonly receivedAudio: Buffer[] = [];
+  /** Video its viewers sent, with `watchViewers`. */
+  readonly receivedVideo: RtpPacket[] = [];
   pliCount = 0;
   #signaling: SignalingSocket | null = null;
+  readonly #watchViewers: boolean;
+
+  /** `watchViewers`: its video is sendrecv (it shows its viewers' cameras), not sendonly. */
+  constructor(opts: { watchViewers?: boolean } = {}) {
+    this.#watchViewers = opts.watchViewers === true;
+  }
 
   /** `opts.ca`: the server certificate to trust when it serves TLS. */
   async open(baseUrl: string, arn: string, opts: { ca?: Buffer } = {}): Promise<void> {
@@ -107,9 +115,10 @@ export class TestMaster {
 
   async #answer(s: SignalingSocket, from: string, offer: Desc): Promise<void> {
     const pc = new RTCPeerConnection(loopbackPeerConfig());
-    const video = pc.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
+    const video = pc.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: this.#watchViewers ? 'sendrecv' : 'sendonly' });
     const audio = pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendrecv' });
     video.sender.onPictureLossIndication.subscribe(() => this.pliCount++);
+    video.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => this.receivedVideo.push(p)));
     audio.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => this.receivedAudio.push(p.payload)));
     this.peers.push({ from, pc, video, audio });
     await pc.setRemoteDescription(offer);
@@ -118,7 +127,8 @@ export class TestMaster {
   }
 }
 
-export type ViewerOptions = { sendAudio?: boolean; onVideo?: (p: RtpPacket) => void };
+/** `sendVideo`: it offers sendrecv video (a camera), sent with sendVideo(); PLIs it gets are counted. */
+export type ViewerOptions = { sendAudio?: boolean; sendVideo?: boolean; onVideo?: (p: RtpPacket) => void };
 
 /** A viewer: offers recvonly video and (optionally send-)receive audio, collects what arrives. */
 export class TestViewer {
@@ -126,14 +136,28 @@ export class TestViewer {
   audioPackets = 0;
   readonly pc = new RTCPeerConnection(loopbackPeerConfig());
   readonly #audio: RTCRtpTransceiver;
+  readonly #video: RTCRtpTransceiver;
   readonly #onVideo: ((p: RtpPacket) => void) | undefined;
+  /** Key-frame requests (PLI) for its own video. */
+  pliCount = 0;
   #signaling: SignalingSocket | null = null;
   /** Service messages without a payload (GO_AWAY, RECONNECT_ICE_SERVER) in arrival order. */
   readonly notices: string[] = [];
 
   constructor(readonly id: string, opts: ViewerOptions = {}) {
     this.#onVideo = opts.onVideo;
-    const v = this.pc.addTransceiver('video', { direction: 'recvonly' });
+    const v = opts.sendVideo === true ? this.pc.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendrecv' }) : this.pc.addTransceiver('video', { direction: 'recvonly' });
+    this.#video = v;
+    v.sender.onPictureLossIndication.subscribe(() => this.pliCount++);
+    // werift routes a PLI by its sender SSRC first, which on a sendrecv m-line is the SSRC of the video this peer
+    // receives, so the PLI for its own video lands at its receiver; counted there by the media SSRC (browsers route
+    // by media SSRC, RFC 4585 §6.3.1)
+    v.receiver.onRtcp.subscribe((p) => {
+      const fb = (p as { feedback?: { count?: number; mediaSsrc?: number } }).feedback;
+      if (p.type === 206 && fb?.count === 1 && fb.mediaSsrc === v.sender.ssrc) {
+        this.pliCount++;
+      }
+    });
     this.#audio = opts.sendAudio === true ? this.pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendrecv' }) : this.pc.addTransceiver('audio', { direction: 'recvonly' });
     v.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => (this.#onVideo !== undefined ? this.#onVideo(p) : this.video.push(p))));
     this.#audio.onTrack.subscribe((t) => t.onReceiveRtp.subscribe(() => this.audioPackets++));
@@ -163,6 +187,10 @@ export class TestViewer {
 
   sendAudio(p: { payload: Uint8Array; sequenceNumber: number; timestamp: number; marker: boolean }): void {
     void this.#audio.sender.sendRtp(rtp(p));
+  }
+
+  sendVideo(p: { payload: Uint8Array; sequenceNumber: number; timestamp: number; marker: boolean }): void {
+    void this.#video.sender.sendRtp(rtp(p));
   }
 
   /**

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { RtpPacket } from 'werift';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { H264Depacketizer } from '../../src/formats/rtp/h264-depacketizer.js';
 import { joinAnnexB } from '../../src/formats/rtp/h264-nal.js';
@@ -90,17 +91,37 @@ async function speak(viewer: TestViewer): Promise<Uint8Array[]> {
 }
 
 /** Frames ffprobe decodes from what a viewer received, written as Annex-B from its first key frame. */
-async function decodedFrames(viewer: TestViewer): Promise<number> {
+const decodedFrames = async (viewer: TestViewer): Promise<number> => (await decoded(viewer.id, viewer.video)).frames;
+
+/** Access units from the first key frame on, and how many of them ffprobe decodes. */
+async function decoded(name: string, packets: RtpPacket[]): Promise<{ accessUnits: number; frames: number }> {
   const d = new H264Depacketizer();
-  const aus = [...viewer.video.flatMap((p) => d.push({ payload: p.payload, marker: p.header.marker, sequenceNumber: p.header.sequenceNumber, timestamp: p.header.timestamp })), ...d.flush()];
+  const aus = [...packets.flatMap((p) => d.push({ payload: p.payload, marker: p.header.marker, sequenceNumber: p.header.sequenceNumber, timestamp: p.header.timestamp })), ...d.flush()];
   const first = aus.findIndex((au) => au.keyframe);
   if (first < 0) {
-    return 0;
+    return { accessUnits: 0, frames: 0 };
   }
-  const file = join(dir, `${viewer.id}.h264`);
+  const file = join(dir, `${name}.h264`);
   writeFileSync(file, joinAnnexB(aus.slice(first).flatMap((au) => au.nalUnits)));
   const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-f', 'h264', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
-  return Number(stdout.trim());
+  return { accessUnits: aus.length - first, frames: Number(stdout.trim()) };
+}
+
+/** A viewer's camera: a fixture's video as RTP in real time; the payloads it sent, as hex. */
+async function film(viewer: TestViewer, rel: string): Promise<Set<string>> {
+  const v = fixtureMedia(fixture(rel));
+  const pk = new H264Packetizer({ avcC: v.avcC! });
+  const seq = new RtpSequencer({ ssrc: 4, payloadType: 102 });
+  const sent = new Set<string>();
+  const t0 = performance.now();
+  for (const f of v.video) {
+    await sleepUntil(t0, f.timeMs);
+    for (const p of seq.packets(pk.packetize(f.nals), f.timeMs)) {
+      sent.add(Buffer.from(p.payload).toString('hex'));
+      viewer.sendVideo(p);
+    }
+  }
+  return sent;
 }
 
 async function session(arn: string, viewers: TestViewer[]): Promise<TestMaster> {
@@ -151,6 +172,56 @@ describe('relay mode', () => {
     expect(master.receivedAudio.every((p) => sent.has(p.toString('hex')))).toBe(true);
 
     await Promise.all(viewers.map((v) => v.close()));
+    await master.close();
+  });
+
+  it("carries viewers' cameras to the master: the first viewer filming, then the one it hears, switched at a key frame", async () => {
+    const arn = await relayChannel();
+    const first = new TestViewer(`camera-${n}-first`, { sendVideo: true });
+    const talker = new TestViewer(`camera-${n}-talker`, { sendVideo: true, sendAudio: true });
+    const master = new TestMaster({ watchViewers: true });
+    await master.open(server.url, arn);
+    await Promise.all([first, talker].map((v) => v.open(server.url, arn)));
+    await Promise.all([first.connected(), talker.connected(), master.connected()]);
+
+    // `first` films alone for 2 s; then `talker` films and speaks, so the master's view follows its voice
+    const talking = (async () => {
+      await new Promise((r) => setTimeout(r, 2000));
+      return Promise.all([film(talker, 'mkv/h264-5s-1s-gop.mkv'), speak(talker)]);
+    })();
+    // once the talker is shown, the master asks for a key frame: it must reach the talker, not the first viewer
+    const masterAsks = (async () => {
+      await new Promise((r) => setTimeout(r, 3500));
+      const before = { first: first.pliCount, talker: talker.pliCount };
+      const peer = master.peers[0]!;
+      await peer.video.receiver.sendRtcpPLI(master.receivedVideo.at(-1)!.header.ssrc);
+      for (let i = 0; i < 100 && talker.pliCount === before.talker; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return { first: first.pliCount - before.first, talker: talker.pliCount - before.talker };
+    })();
+    const [fromFirst, [fromTalker], asked] = await Promise.all([film(first, 'mkv/h264-bframes-5s.mkv'), talking, masterAsks]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(asked).toEqual({ first: 0, talker: 1 });
+
+    // still one upstream connection, and the master got both cameras, one after the other, never mixed
+    expect(master.peers).toHaveLength(1);
+    const origin = master.receivedVideo.map((p) => {
+      const hex = p.payload.toString('hex');
+      return fromTalker.has(hex) ? 'talker' : fromFirst.has(hex) ? 'first' : 'unknown';
+    });
+    const switchAt = origin.indexOf('talker');
+    expect(origin.slice(0, 10)).toEqual(Array(10).fill('first'));
+    expect(switchAt).toBeGreaterThan(0);
+    expect(origin.slice(switchAt).every((o) => o === 'talker')).toBe(true);
+    expect(origin.length - switchAt).toBeGreaterThan(100);
+    // the talker was asked for a key frame when it was chosen, and the spliced stream decodes throughout
+    expect(talker.pliCount).toBeGreaterThanOrEqual(1);
+    const seen = await decoded(`master-${n}`, master.receivedVideo);
+    expect(seen.accessUnits).toBeGreaterThan(100);
+    expect(seen.frames).toBe(seen.accessUnits);
+
+    await Promise.all([first.close(), talker.close()]);
     await master.close();
   });
 

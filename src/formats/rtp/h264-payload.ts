@@ -79,3 +79,29 @@ function checkCarried(nalHeader: number, at: number, where: string): void {
     throw invalid(at, `${where} carries a NAL unit with header byte 0x${nalHeader.toString(16)}`);
   }
 }
+
+/**
+ * Whether an RTP payload begins a key frame: it carries an SPS or an IDR slice (alone or in a STAP-A) or starts
+ * an FU-A of an IDR slice. A relay switching between senders resumes at such a packet, so the receiver's decoder
+ * never gets a picture predicted from another sender's. Malformed payloads are not key frames.
+ */
+export function beginsH264KeyFrame(payload: Uint8Array): boolean {
+  let p: H264Payload;
+  try {
+    p = parseH264Payload(payload);
+  } catch {
+    return false;
+  }
+  const keyNal = (header: number): boolean => {
+    const type = header & 0x1f;
+    return type === 7 || type === 5;
+  };
+  switch (p.kind) {
+    case 'nal':
+      return keyNal(p.nal[0] ?? 0);
+    case 'stap-a':
+      return p.nals.some((n) => keyNal(n[0] ?? 0));
+    case 'fu-a':
+      return p.start && keyNal(p.nalHeader);
+  }
+}
