@@ -136,12 +136,9 @@ describe('ModuleHook', () => {
   it('a busy loop past TimeoutMs rejects with SinkTimeoutError; the next call gets a fresh worker', async () => {
     const h = hook('sometimes-hangs.mjs', 300);
     expect(await h.deliver(makeFrame({ fragmentNumber: 'a' }))).toEqual([{ label: 'ok', data: { calls: 1 } }]);
-    const started = Date.now();
     const err = await h.deliver(makeFrame({ fragmentNumber: 'hang' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SinkTimeoutError);
     expect((err as Error).message).toBe('no answer within 300 ms');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
-    expect(Date.now() - started).toBeLessThan(5000);
     // calls restarts at 1: the module was loaded again in a new worker
     expect(await h.deliver(makeFrame({ fragmentNumber: 'b' }))).toEqual([{ label: 'ok', data: { calls: 1 } }]);
     expect(await h.deliver(makeFrame({ fragmentNumber: 'c' }))).toEqual([{ label: 'ok', data: { calls: 2 } }]);
