@@ -1,23 +1,14 @@
 import { KvsError } from '../../errors/codes.js';
 import type { OperationTable } from '../operation.js';
 
-// Modelled KVS operations openkvs does not serve. They answer UnsupportedOperationException (HTTP 501) with a
-// message saying so, rather than an unknown-path 404 — see docs/errors.md.
+// Modelled KVS operations openkvs does not serve (today only the edge agent's). They answer
+// UnsupportedOperationException (HTTP 501) with a message saying so, rather than an unknown-path 404 — see
+// docs/errors.md.
 const UNSUPPORTED: Record<string, string> = {
   '/startEdgeConfigurationUpdate': 'Edge agent operations are not supported by openkvs.',
   '/describeEdgeConfiguration': 'Edge agent operations are not supported by openkvs.',
   '/deleteEdgeConfiguration': 'Edge agent operations are not supported by openkvs.',
   '/listEdgeAgentConfigurations': 'Edge agent operations are not supported by openkvs.',
-  '/describeMappedResourceConfiguration': 'Mapped resources (WebRTC ingestion) are not supported by openkvs yet.',
-  '/describeMediaStorageConfiguration': 'Media storage configuration (WebRTC ingestion) is not supported by openkvs yet.',
-  '/updateMediaStorageConfiguration': 'Media storage configuration (WebRTC ingestion) is not supported by openkvs yet.',
-  '/createSignalingChannel': 'Signaling channels are not supported by openkvs yet.',
-  '/describeSignalingChannel': 'Signaling channels are not supported by openkvs yet.',
-  '/listSignalingChannels': 'Signaling channels are not supported by openkvs yet.',
-  '/deleteSignalingChannel': 'Signaling channels are not supported by openkvs yet.',
-  '/updateSignalingChannel': 'Signaling channels are not supported by openkvs yet.',
-  '/getSignalingChannelEndpoint': 'Signaling channels are not supported by openkvs yet.',
-  '/v1/get-ice-server-config': 'Signaling channels are not supported by openkvs yet.',
 };
 
 /** Table entries for every unsupported path; `served` lists paths another table already handles. */
