@@ -11,8 +11,8 @@ import { MEDIA_WAIT_MS, WEBRTC_FLAGS, consolePeers, consoleTab, joinInConsole, p
 // stream and turns media storage on, over TLS with the server's certificate as its CA bundle; two console tabs call
 // each other (master + viewer); relay mode, switched on from the console, lets a third tab watch through the server;
 // the console's Record button (JoinStorageSession) records the master; the console's stream page plays the recording
-// over HLS, live during the call and from the timeline afterwards. The server runs in this process, so the CLI is run
-// asynchronously (execFile), never spawnSync.
+// over HLS, live during the call and from the timeline afterwards, video and (AAC) audio decoded. The server runs in
+// this process, so the CLI is run asynchronously (execFile), never spawnSync.
 
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 90_000 });
 
@@ -54,6 +54,20 @@ describe.skipIf(skipWithoutChromium('the WebRTC tour'))('the WebRTC tour: AWS CL
   /** What the console's player shows: position, frames decoded, audio bytes decoded, its status and error lines. */
   const playback =
     "(() => { const v = document.getElementById('video'); return { currentTime: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames, audioBytes: v.webkitAudioDecodedByteCount ?? 0, status: document.getElementById('player-status').textContent, error: document.getElementById('player-error').textContent }; })()";
+
+  /** A console tab for playback whose failed HTTP answers (status, URL without its token, body) join its errors. */
+  async function playbackTab(): Promise<{ page: Page; errors: string[] }> {
+    const tab = await consoleTab(browser, server.url);
+    tab.page.on('response', (r) => {
+      if (r.status() >= 400) {
+        void r.text().then(
+          (body) => tab.errors.push(`HTTP ${r.status()} ${r.url().replace(/SessionToken=[^&]+/, 'SessionToken=…')} ${body.slice(0, 500)}`),
+          () => tab.errors.push(`HTTP ${r.status()} ${r.url().replace(/SessionToken=[^&]+/, 'SessionToken=…')}`),
+        );
+      }
+    });
+    return tab;
+  }
 
   /** Waits for the console's player to satisfy a condition on `playback`; a timeout says what it had got to. */
   async function waitForPlayback(tab: { page: Page; errors: string[] }, condition: string): Promise<void> {
@@ -105,13 +119,13 @@ describe.skipIf(skipWithoutChromium('the WebRTC tour'))('the WebRTC tour: AWS CL
     await waitForMedia(relayed.page, consolePeers, 1, relayed.errors);
 
     // Watching the recording live while the call goes on: the console's stream page, Play live (HLS LIVE).
-    const live = await consoleTab(browser, server.url);
+    const live = await playbackTab();
     await live.page.click('#streams a[href="#/streams/tour-recording"]');
     await live.page.waitForSelector('#timeline[data-state="loaded"]');
     await live.page.click('#play-live');
     await live.page.waitForSelector('#player-status[data-state="playing"]', { timeout: 30_000 });
     const liveStart = await live.page.evaluate<{ currentTime: number }>(playback);
-    await waitForPlayback(live, `p.frames > 30 && p.currentTime > ${liveStart.currentTime + 1}`);
+    await waitForPlayback(live, `p.frames > 30 && p.currentTime > ${liveStart.currentTime + 1} && p.audioBytes > 0`);
     expect(await live.page.isHidden('#player-error'), (await live.page.textContent('#player-error')) ?? '').toBe(true);
     await live.page.click('#stop');
 
@@ -122,12 +136,13 @@ describe.skipIf(skipWithoutChromium('the WebRTC tour'))('the WebRTC tour: AWS CL
     const fragments = await listed();
 
     // 6. The console's stream page plays the recording over HLS (hls.js), from the first fragment on the timeline.
-    const watch = await consoleTab(browser, server.url);
+    const watch = await playbackTab();
     await watch.page.click('#streams a[href="#/streams/tour-recording"]');
     await watch.page.waitForSelector(`#timeline[data-state="loaded"][data-fragments="${fragments}"]`);
     await watch.page.locator('#timeline rect.frag[data-index="0"]').dispatchEvent('click');
     await waitForPlayback(watch, 'p.frames > 60 && p.currentTime > 2');
-    // The recording's audio is Opus, which openkvs's HLS leaves out today (README): only video is asserted here.
+    // The recording's audio is AAC (the master's Opus, transcoded as KVS does): HLS carries it and Chromium decodes it.
+    await waitForPlayback(watch, 'p.audioBytes > 0');
     expect(await watch.page.isHidden('#player-error'), (await watch.page.textContent('#player-error')) ?? '').toBe(true);
 
     for (const tab of [master, viewer, relayed, live, watch]) {
