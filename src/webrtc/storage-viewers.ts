@@ -147,9 +147,12 @@ export class StorageViewers {
     e.offered.then(() => e.peer.addCandidate(c)).catch(() => undefined);
   }
 
-  /** The master's packets, to every viewer's own queue. */
+  /** The master's packets, to every connected viewer's own queue (one still answering would only drop them). */
   forward(kind: 'video' | 'audio', p: RelayPacket): void {
     for (const { peer } of this.#viewers.values()) {
+      if (!peer.connected) {
+        continue;
+      }
       if (kind === 'video') {
         peer.sendVideo(p);
       } else {
