@@ -41,6 +41,7 @@ import { frameConsumerOperations } from './api/operations/frame-consumers.js';
 import { webrtcStorageOperations } from './api/operations/webrtc-storage.js';
 import { alexaOfferOperations } from './api/operations/alexa-offer.js';
 import { StorageSessions } from './webrtc/storage-sessions.js';
+import { ffmpegAacEncoder } from './webrtc/aac-encoder.js';
 import { mkdirSync } from 'node:fs';
 import { ChannelRegistry } from './signaling/channel-registry.js';
 import { SignalingHub, iceRefreshAfterMs } from './signaling/signaling-hub.js';
@@ -160,7 +161,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const relay = new RelayService({ hub, channels, peer: peerSettingsOf(config), log: logger.child('relay') });
   relay.start();
 
-  const storage = new StorageSessions({ hub, channels, webrtc: config, writer: { registry, store, buffer, feed, limiters, clock }, now: () => clock.now(), log: logger.child('webrtc-storage') });
+  const storage = new StorageSessions({ hub, channels, webrtc: config, writer: { registry, store, buffer, feed, limiters, clock }, aacEncoder: ffmpegAacEncoder(ffmpeg), now: () => clock.now(), log: logger.child('webrtc-storage') });
 
   const served: OperationTable = {
     ...streamOperations({ registry, defaultCapacity: () => config.streamCapacity, region: config.region, now: () => clock.now() }),

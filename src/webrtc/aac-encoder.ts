@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { AdtsReader } from '../formats/ts/adts.js';
-import { findFfmpeg } from '../frames/ffmpeg-binary.js';
+import type { FfmpegBinary } from '../frames/ffmpeg-binary.js';
 import { MIX_CHANNELS, MIX_RATE } from './audio-mixer.js';
 
 /** Where the encoder's output goes; `failed` is told at most once, and nothing after it. */
@@ -31,16 +31,16 @@ const END_TIMEOUT_MS = 5000;
 const STDERR_TAIL_BYTES = 2048;
 
 /**
- * ffmpeg as the encoder. Probing is switched off (`-probesize 32 -analyzeduration 0`: the input format is given)
- * and every packet is flushed, so a frame leaves ffmpeg tens of ms after its input rather than after a
- * probe-sized buffer.
+ * `ffmpeg` (the server's, from frames/ffmpeg-binary.ts) as the encoder; without one every recording is video-only.
+ * Probing is switched off (`-probesize 32 -analyzeduration 0`: the input format is given) and every packet is
+ * flushed, so a frame leaves ffmpeg tens of ms after its input rather than after a probe-sized buffer.
  */
-export function ffmpegAacEncoder(options: { bitrate?: string; ffmpegPath?: string } = {}): AacEncoderFactory {
+export function ffmpegAacEncoder(ffmpeg: Pick<FfmpegBinary, 'path'> | null, options: { bitrate?: string } = {}): AacEncoderFactory {
   return (sink) => {
-    const path = options.ffmpegPath ?? findFfmpeg()?.path;
-    if (path === undefined) {
+    if (ffmpeg === null) {
       return failedEncoder(sink, 'no ffmpeg found (FFMPEG_PATH, PATH or @ffmpeg-installer/ffmpeg)');
     }
+    const path = ffmpeg.path;
     // prettier-ignore
     const args = [
       '-hide_banner', '-loglevel', 'error', '-nostdin',

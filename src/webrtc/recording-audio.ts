@@ -52,10 +52,10 @@ export class RecordingAudio {
     return this.#mixer.startMs;
   }
 
+  /** Taken into the mix; released by the next pump(). */
   packet(participant: string, rtpTimestamp: number, payload: Uint8Array, nowMs: number): void {
     if (this.#failed === null && !this.#stopped) {
       this.#mixer.packet(participant, rtpTimestamp, nowMs, payload);
-      this.pump(nowMs);
     }
   }
 

@@ -25,8 +25,12 @@ const VIDEO_CLOCK_RATE = 90_000;
 const AAC_LC = 2;
 /** Longest a video frame waits for the audio of its time (the mixer's jitter allowance plus the encoder's lag). */
 const MAX_AUDIO_WAIT_MS = 500;
-/** While audio is recorded, the mixer releases silence and waiting video is let go even when no packet comes. */
-const PUMP_INTERVAL_MS = 50;
+/**
+ * The mix is released to the encoder, and waiting video let go, on a timer only — never from a packet's handler:
+ * after the event loop was held up, timers run before the packets that queued meanwhile are handed in, and a
+ * release from the first of them would make the rest late. One step of the mixer's release.
+ */
+const PUMP_INTERVAL_MS = 20;
 /** Mixer participant id of the master; viewers' ids are prefixed, so no client id can take it. */
 const MASTER = 'master';
 /** While no key frame has come, the sender is asked again this often (a PLI can be lost too). */
@@ -46,10 +50,18 @@ export type RecorderDeps = {
   /** Ask the master for a key frame (RTCP PLI). */
   requestKeyframe: () => void;
   log: Logger;
-  /** The session's AAC encoder (default: one ffmpeg); tests give a fake. */
+  /** The session's AAC encoder (aac-encoder.ts); without one the session is recorded without audio. */
   aacEncoder?: AacEncoderFactory;
   /** One Opus decoder per participant (default: opus-decoder's wasm libopus). */
   opusDecoder?: () => PcmDecoder;
+  /** Runs `fn` every `ms` until the returned function is called (default: an unref'd setInterval). */
+  every?: (ms: number, fn: () => void) => () => void;
+};
+
+const everyInterval = (ms: number, fn: () => void): (() => void) => {
+  const timer = setInterval(fn, ms);
+  timer.unref();
+  return () => clearInterval(timer);
 };
 
 export type RecorderStats = {
@@ -79,7 +91,7 @@ export class SessionRecorder {
   readonly #interleaver = new AvInterleaver(MAX_AUDIO_WAIT_MS);
   /** Null without an audio track. */
   #audio: RecordingAudio | null = null;
-  #pumpTimer: NodeJS.Timeout | null = null;
+  #stopPump: (() => void) | null = null;
   #avcC: Uint8Array | null = null;
   /** The track header declares the audio track (until the encoder has died and the last fragment with audio is out). */
   #audioTrackLive = true;
@@ -108,13 +120,12 @@ export class SessionRecorder {
     );
     if (this.#audioTrack !== null) {
       this.#audio = new RecordingAudio({
-        encoder: deps.aacEncoder ?? ffmpegAacEncoder(),
+        encoder: deps.aacEncoder ?? ffmpegAacEncoder(null),
         decoder: deps.opusDecoder ?? opusPcmDecoder,
         frame: (raw, span) => this.#audioFrame(raw, span),
         failed: (reason) => this.#audioFailed(reason),
       });
-      this.#pumpTimer = setInterval(() => this.#pump(), PUMP_INTERVAL_MS);
-      this.#pumpTimer.unref();
+      this.#stopPump = (deps.every ?? everyInterval)(PUMP_INTERVAL_MS, () => this.#pump());
     }
     this.#updateTracks();
   }
@@ -133,7 +144,6 @@ export class SessionRecorder {
       this.#accessUnit(au, arrivalMs);
     }
     this.#maybeRequestKeyframe(arrivalMs);
-    this.#pump(arrivalMs);
   }
 
   /** The master's Opus. */
@@ -163,9 +173,7 @@ export class SessionRecorder {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#stopped = true;
-      if (this.#pumpTimer !== null) {
-        clearInterval(this.#pumpTimer);
-      }
+      this.#stopPump?.();
       const arrivalMs = this.#d.now();
       for (const au of this.#depacketizer.flush()) {
         this.#accessUnit(au, arrivalMs);
@@ -191,11 +199,11 @@ export class SessionRecorder {
     if (start !== null) {
       this.#interleaver.audioStarted(start);
     }
-    this.#assemble(this.#interleaver.tick(nowMs));
     return true;
   }
 
-  #pump(nowMs = this.#d.now()): void {
+  #pump(): void {
+    const nowMs = this.#d.now();
     if (this.#audio !== null && !this.#stopped) {
       this.#audio.pump(nowMs);
       this.#assemble(this.#interleaver.tick(nowMs));

@@ -6,6 +6,7 @@ import { RtpHeader, RtpPacket, useOPUS, type MediaStreamTrack, type RTCRtpTransc
 import type { ChannelRecord } from '../signaling/channel-registry.js';
 import type { SignalingHub } from '../signaling/signaling-hub.js';
 import type { Logger } from '../util/logger.js';
+import type { AacEncoderFactory } from './aac-encoder.js';
 import { serverH264, serverPeerConfig, type PeerSettings } from './peer-config.js';
 import { RecordingWriter, type RecordingWriterDeps } from './recording-writer.js';
 import type { RelayPacket } from './relay-viewer.js';
@@ -28,6 +29,8 @@ export type StorageSessionDeps = {
   hub: SignalingHub;
   peer: PeerSettings;
   writer: Omit<RecordingWriterDeps, 'log'>;
+  /** The recording's AAC encoder (aac-encoder.ts). */
+  aacEncoder?: AacEncoderFactory;
   now: () => number;
   log: Logger;
   /** Told once the session has ended and its last fragment is stored. */
@@ -148,6 +151,7 @@ export class StorageSession {
       now: this.#d.now,
       requestKeyframe: () => this.#requestKeyframe(),
       log: this.#d.log,
+      ...(this.#d.aacEncoder !== undefined ? { aacEncoder: this.#d.aacEncoder } : {}),
     });
     for (const c of this.#early.splice(0)) {
       await this.#pc.addIceCandidate(c).catch(() => undefined);

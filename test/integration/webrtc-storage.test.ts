@@ -330,9 +330,11 @@ async function recordSession(rel: string, sends: Sends): Promise<{ streamName: s
     const channelId = server.channels.find(channelArn)!.id;
     const session = server.storage.current(channelId);
     expect(session).toBeDefined();
-    // the master leaving ends the session: its last fragment is flushed and stored
+    // the master leaving ends the session: its last fragment is flushed and stored (the channel forgets the session
+    // at once; stop() hands back the ending already under way, which resolves once the last fragment is stored)
     master.leave();
     await until('the storage session to end', () => (server.storage.current(channelId) === undefined ? true : undefined));
+    await session?.stop('the master left');
     lastStats = session?.stats;
     return { streamName, sent: { videoFrames, audioFrames }, channelId };
   } finally {
@@ -426,9 +428,11 @@ describe('WebRTC ingestion (JoinStorageSession) records the master into the mapp
         talked = { fromMs: t0, toMs: Date.now() };
       };
       await Promise.all([playFixture((kind, p) => master.send(kind, p)), viewerTalks()]);
-      lastStats = server.storage.current(channelId)?.stats;
+      const session = server.storage.current(channelId);
       await master.close();
       await until('the storage session to end', () => (server.storage.current(channelId) === undefined ? true : undefined));
+      await session?.stop('the master left');
+      lastStats = session?.stats;
       expect(lastStats).toMatchObject({ audioEncoderFailures: 0 });
       expect((lastStats as { viewerAudioPackets: number }).viewerAudioPackets).toBeGreaterThan(80);
 

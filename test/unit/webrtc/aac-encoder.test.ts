@@ -44,7 +44,7 @@ describe('ffmpegAacEncoder', () => {
   it('writes one frame per 1024 samples plus one of priming, and delays its output by FFMPEG_AAC_DELAY_SAMPLES', async () => {
     const { stereo, mono } = burstPcm(RATE);
     const c = collect();
-    const encoder = ffmpegAacEncoder()(c.sink);
+    const encoder = ffmpegAacEncoder(findFfmpeg(process.env))(c.sink);
     // written in 20 ms pieces, as the mixer releases it
     for (let i = 0; i < stereo.length; i += 960 * 2) {
       encoder.write(stereo.subarray(i, i + 960 * 2));
@@ -56,7 +56,7 @@ describe('ffmpegAacEncoder', () => {
     // decode what it wrote (as ADTS again) and find where the burst comes out
     const file = join(tmp, 'burst.aac');
     writeFileSync(file, Buffer.concat(c.frames.map((f) => adtsFrame({ profile: 1, samplingIndex: 3, channelConfig: 2 }, f))));
-    const { stdout } = await run(findFfmpeg()!.path, ['-v', 'error', '-i', file, '-ac', '1', '-f', 's16le', 'pipe:1'], { encoding: 'buffer', maxBuffer: 1 << 22 });
+    const { stdout } = await run(findFfmpeg(process.env)!.path, ['-v', 'error', '-i', file, '-ac', '1', '-f', 's16le', 'pipe:1'], { encoding: 'buffer', maxBuffer: 1 << 22 });
     const decoded = new Int16Array(stdout.buffer, stdout.byteOffset, stdout.length / 2);
     let best = { lag: -1, error: Infinity };
     for (let lag = 0; lag <= 2 * 1024; lag++) {
@@ -71,9 +71,9 @@ describe('ffmpegAacEncoder', () => {
     expect(best.lag).toBe(FFMPEG_AAC_DELAY_SAMPLES);
   });
 
-  it('tells the sink once when ffmpeg exits on its own, and when it cannot be started', async () => {
+  it('tells the sink once when ffmpeg exits on its own, when it cannot be started, and when there is none', async () => {
     const exits = collect();
-    const early = ffmpegAacEncoder({ ffmpegPath: '/bin/false' })(exits.sink);
+    const early = ffmpegAacEncoder({ path: '/bin/false' })(exits.sink);
     early.write(new Int16Array(960 * 2));
     while (exits.failures.length === 0) {
       await new Promise((r) => setTimeout(r, 20));
@@ -84,8 +84,13 @@ describe('ffmpegAacEncoder', () => {
     expect(exits.failures[0]).toMatch(/ffmpeg exited \(code 1\)|ffmpeg stopped reading/);
 
     const missing = collect();
-    await ffmpegAacEncoder({ ffmpegPath: join(tmp, 'no-such-ffmpeg') })(missing.sink).end();
+    await ffmpegAacEncoder({ path: join(tmp, 'no-such-ffmpeg') })(missing.sink).end();
     expect(missing.failures).toHaveLength(1);
     expect(missing.failures[0]).toMatch(/ffmpeg could not run/);
+
+    const none = collect();
+    await ffmpegAacEncoder(null)(none.sink).end();
+    await Promise.resolve();
+    expect(none.failures).toEqual(['no ffmpeg found (FFMPEG_PATH, PATH or @ffmpeg-installer/ffmpeg)']);
   });
 });

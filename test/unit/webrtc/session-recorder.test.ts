@@ -97,13 +97,37 @@ function audioBlocks(written: Written[], audioTrack: number): { blocks: [number,
 
 const h264 = fixtureAccessUnits('mkv/h264-5s-1s-gop.mkv');
 
+/** The recorder's clock and pump timer, advanced by hand: every pump due up to a time runs at its own time. */
+class ManualTime {
+  now = T0;
+  #fn: (() => void) | null = null;
+  #period = 0;
+  #next = 0;
+
+  readonly every = (ms: number, fn: () => void): (() => void) => {
+    this.#fn = fn;
+    this.#period = ms;
+    this.#next = this.now + ms;
+    return () => void (this.#fn = null);
+  };
+
+  advanceTo(t: number): void {
+    while (this.#fn !== null && this.#next <= t) {
+      this.now = this.#next;
+      this.#fn();
+      this.#next += this.#period;
+    }
+    this.now = t;
+  }
+}
+
 type SendOptions = { video: boolean; masterLevel: number; viewer?: { id: string; fromMs: number; toMs: number; level: number } };
 
 /**
  * A master (and a viewer) sending in arrival order: video access units at their fixture times, Opus every 20 ms
  * (the master's RTP clock wraps at 2^32 1.4 s in). One sender per session, so its RTP clocks run on across calls.
  */
-function sender(): (r: SessionRecorder, clock: { now: number }, fromMs: number, untilMs: number, opts: SendOptions) => void {
+function sender(): (r: SessionRecorder, clock: ManualTime, fromMs: number, untilMs: number, opts: SendOptions) => void {
   const pk = new H264Packetizer({ avcC: h264.avcC });
   const vseq = new RtpSequencer({ ssrc: 1, payloadType: 96, timestampOffset: 4_000_000_000 });
   return (r, clock, fromMs, untilMs, opts) => {
@@ -128,17 +152,17 @@ function sender(): (r: SessionRecorder, clock: { now: number }, fromMs: number, 
     }
     events.sort((a, b) => a.ms - b.ms);
     for (const e of events) {
-      clock.now = T0 + e.ms;
+      clock.advanceTo(T0 + e.ms);
       e.send();
     }
-    clock.now = T0 + untilMs;
+    clock.advanceTo(T0 + untilMs);
   };
 }
 
-function recorder(tracks: { video: boolean; audio: boolean }, encoder: AacEncoderFactory): { r: SessionRecorder; written: Written[]; clock: { now: number } } {
-  const clock = { now: T0 };
+function recorder(tracks: { video: boolean; audio: boolean }, encoder: AacEncoderFactory): { r: SessionRecorder; written: Written[]; clock: ManualTime } {
+  const clock = new ManualTime();
   const { writer, written } = fakeWriter();
-  const r = new SessionRecorder({ tracks, writer, now: () => clock.now, requestKeyframe: () => undefined, log: createLogger('silent'), aacEncoder: encoder, opusDecoder: fakeDecoder });
+  const r = new SessionRecorder({ tracks, writer, now: () => clock.now, requestKeyframe: () => undefined, log: createLogger('silent'), aacEncoder: encoder, opusDecoder: fakeDecoder, every: clock.every });
   return { r, written, clock };
 }
 
