@@ -21,7 +21,7 @@ export type AssemblerLimits = {
   maxBytes: number;
   /** A key frame this soon after the fragment's start stays inside it: the stream's fragment-rate cap. */
   minDurationMs: number;
-  /** Fragment length of an audio-only session (every Opus packet can start one). */
+  /** Fragment length of an audio-only session (every audio frame can start one). */
   audioFragmentMs: number;
 };
 
@@ -77,7 +77,7 @@ export class FragmentAssembler {
     return closed;
   }
 
-  /** One Opus packet; returns the fragment it closed, if any. */
+  /** One audio frame (the recording's AAC, in time order after the video before it); returns the fragment it closed, if any. */
   audio(ms: number, data: Uint8Array): AssembledFragment | null {
     if (this.#audioTrack === null) {
       return null;
