@@ -1,5 +1,6 @@
 // Real-time media for WebRTC tests: a master playing the 1 s-GOP fixture (and the Opus fixture's audio) as RTP,
-// a viewer speaking the Opus frames, and how many frames ffprobe decodes from the video RTP a peer received.
+// a viewer speaking the Opus frames or filming a fixture, and how many frames ffprobe decodes from the video RTP a
+// peer received.
 
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -55,16 +56,36 @@ export async function speakFixture(send: (p: RtpFields) => void, ssrc = 3): Prom
   return opus.map((f) => f.frame);
 }
 
+/** A camera: a fixture's video as RTP in real time; returns the payloads sent (hex), to recognise them at the far end. */
+export async function filmFixture(rel: string, send: (p: RtpFields) => void, ssrc = 4): Promise<Set<string>> {
+  const v = fixtureMedia(fixture(rel));
+  const pk = new H264Packetizer({ avcC: v.avcC! });
+  const seq = new RtpSequencer({ ssrc, payloadType: 102 });
+  const sent = new Set<string>();
+  const t0 = performance.now();
+  for (const f of v.video) {
+    await sleepUntil(t0, f.timeMs);
+    for (const p of seq.packets(pk.packetize(f.nals), f.timeMs)) {
+      sent.add(Buffer.from(p.payload).toString('hex'));
+      send(p);
+    }
+  }
+  return sent;
+}
+
 /** Frames ffprobe decodes from received video RTP, written to `file` as Annex-B from the first key frame. */
-export async function decodedVideoFrames(packets: readonly RtpPacket[], file: string): Promise<number> {
+export const decodedVideoFrames = async (packets: readonly RtpPacket[], file: string): Promise<number> => (await decodedVideo(packets, file)).frames;
+
+/** The access units from the first key frame on, and how many of them ffprobe decodes. */
+export async function decodedVideo(packets: readonly RtpPacket[], file: string): Promise<{ accessUnits: number; frames: number }> {
   const d = new H264Depacketizer();
   const aus = [...packets.flatMap((p) => d.push({ payload: p.payload, marker: p.header.marker, sequenceNumber: p.header.sequenceNumber, timestamp: p.header.timestamp })), ...d.flush()];
   const first = aus.findIndex((au) => au.keyframe);
   if (first < 0) {
-    return 0;
+    return { accessUnits: 0, frames: 0 };
   }
   writeFileSync(file, joinAnnexB(aus.slice(first).flatMap((au) => au.nalUnits)));
   // execFile, not spawnSync: the server under test runs in this process and must keep serving
   const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-f', 'h264', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
-  return Number(stdout.trim());
+  return { accessUnits: aus.length - first, frames: Number(stdout.trim()) };
 }

@@ -2,26 +2,17 @@
 // the server's relay (raw presigned signaling WebSockets, werift peers on loopback), and what each one receives
 // must decode. The server's peers run with webrtcLoopbackOnly, the test peers with the same filters.
 
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import type { RtpPacket } from 'werift';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { H264Depacketizer } from '../../src/formats/rtp/h264-depacketizer.js';
-import { joinAnnexB } from '../../src/formats/rtp/h264-nal.js';
-import { H264Packetizer } from '../../src/formats/rtp/h264-packetizer.js';
-import { RtpSequencer } from '../../src/formats/rtp/rtp-sequencer.js';
 import { RELAY_CLIENT_ID } from '../../src/webrtc/relay-session.js';
-import { fixture } from '../helpers/media.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { signedPost } from '../helpers/signed-fetch.js';
-import { fixtureMedia } from '../helpers/webrtc-media.js';
+import { decodedVideo, decodedVideoFrames, filmFixture, playFixture, speakFixture } from '../helpers/webrtc-play.js';
 import { TestMaster, TestViewer } from '../helpers/webrtc-peers.js';
 
 const VIEWERS = 20;
-const OPUS_PT = 111;
 let server: TestServer;
 let dir: string;
 let n = 0;
@@ -51,78 +42,10 @@ async function relayChannel(): Promise<string> {
   return ChannelARN;
 }
 
-const sleepUntil = (t0: number, ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, t0 + ms - performance.now())));
-
-/** The master sends the video fixture (and the Opus of the opus fixture) in real time. */
-async function play(master: TestMaster): Promise<void> {
-  const v = fixtureMedia(fixture('mkv/h264-5s-1s-gop.mkv'));
-  const a = fixtureMedia(fixture('mkv/h264-opus-5s.mkv'));
-  const pk = new H264Packetizer({ avcC: v.avcC! });
-  const vs = new RtpSequencer({ ssrc: 1, payloadType: 102 });
-  const as = new RtpSequencer({ ssrc: 2, payloadType: OPUS_PT, clockRate: 48_000 });
-  const events = [...v.video.map((x) => ({ t: x.timeMs, video: x.nals })), ...a.opus.map((x) => ({ t: x.timeMs, opus: x.frame }))].sort((x, y) => x.t - y.t);
-  const t0 = performance.now();
-  for (const e of events) {
-    await sleepUntil(t0, e.t);
-    if ('video' in e) {
-      for (const p of vs.packets(pk.packetize(e.video), e.t)) {
-        master.send('video', p);
-      }
-    } else {
-      for (const p of as.packets([{ payload: e.opus, marker: false }], e.t)) {
-        master.send('audio', p);
-      }
-    }
-  }
-}
-
-/** A viewer speaks: the Opus frames of the opus fixture, in real time. */
-async function speak(viewer: TestViewer): Promise<Uint8Array[]> {
-  const { opus } = fixtureMedia(fixture('mkv/h264-opus-5s.mkv'));
-  const seq = new RtpSequencer({ ssrc: 3, payloadType: OPUS_PT, clockRate: 48_000 });
-  const t0 = performance.now();
-  for (const f of opus) {
-    await sleepUntil(t0, f.timeMs);
-    for (const p of seq.packets([{ payload: f.frame, marker: false }], f.timeMs)) {
-      viewer.sendAudio(p);
-    }
-  }
-  return opus.map((f) => f.frame);
-}
-
-/** Frames ffprobe decodes from what a viewer received, written as Annex-B from its first key frame. */
-const decodedFrames = async (viewer: TestViewer): Promise<number> => (await decoded(viewer.id, viewer.video)).frames;
-
-/** Access units from the first key frame on, and how many of them ffprobe decodes. */
-async function decoded(name: string, packets: RtpPacket[]): Promise<{ accessUnits: number; frames: number }> {
-  const d = new H264Depacketizer();
-  const aus = [...packets.flatMap((p) => d.push({ payload: p.payload, marker: p.header.marker, sequenceNumber: p.header.sequenceNumber, timestamp: p.header.timestamp })), ...d.flush()];
-  const first = aus.findIndex((au) => au.keyframe);
-  if (first < 0) {
-    return { accessUnits: 0, frames: 0 };
-  }
-  const file = join(dir, `${name}.h264`);
-  writeFileSync(file, joinAnnexB(aus.slice(first).flatMap((au) => au.nalUnits)));
-  const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-f', 'h264', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
-  return { accessUnits: aus.length - first, frames: Number(stdout.trim()) };
-}
-
-/** A viewer's camera: a fixture's video as RTP in real time; the payloads it sent, as hex. */
-async function film(viewer: TestViewer, rel: string): Promise<Set<string>> {
-  const v = fixtureMedia(fixture(rel));
-  const pk = new H264Packetizer({ avcC: v.avcC! });
-  const seq = new RtpSequencer({ ssrc: 4, payloadType: 102 });
-  const sent = new Set<string>();
-  const t0 = performance.now();
-  for (const f of v.video) {
-    await sleepUntil(t0, f.timeMs);
-    for (const p of seq.packets(pk.packetize(f.nals), f.timeMs)) {
-      sent.add(Buffer.from(p.payload).toString('hex'));
-      viewer.sendVideo(p);
-    }
-  }
-  return sent;
-}
+const play = (master: TestMaster): Promise<unknown> => playFixture((kind, p) => master.send(kind, p));
+const speak = (viewer: TestViewer): Promise<Uint8Array[]> => speakFixture((p) => viewer.sendAudio(p));
+const film = (viewer: TestViewer, rel: string): Promise<Set<string>> => filmFixture(rel, (p) => viewer.sendVideo(p));
+const decodedFrames = (viewer: TestViewer): Promise<number> => decodedVideoFrames(viewer.video, join(dir, `${viewer.id}.h264`));
 
 async function session(arn: string, viewers: TestViewer[]): Promise<TestMaster> {
   const master = new TestMaster();
@@ -217,7 +140,7 @@ describe('relay mode', () => {
     expect(origin.length - switchAt).toBeGreaterThan(100);
     // the talker was asked for a key frame when it was chosen, and the spliced stream decodes throughout
     expect(talker.pliCount).toBeGreaterThanOrEqual(1);
-    const seen = await decoded(`master-${n}`, master.receivedVideo);
+    const seen = await decodedVideo(master.receivedVideo, join(dir, `master-${n}.h264`));
     expect(seen.accessUnits).toBeGreaterThan(100);
     expect(seen.frames).toBe(seen.accessUnits);
 
