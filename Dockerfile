@@ -8,7 +8,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-# Runtime stage: Node 20 on Debian bookworm with Debian's ffmpeg (frame extraction, clips), non-root, data in a volume.
+# Runtime stage: Node 20 on Debian bookworm with Debian's ffmpeg (frame extraction, clips, the AAC of WebRTC recordings), non-root, data in a volume.
 FROM node:20-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg \
