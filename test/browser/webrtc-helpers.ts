@@ -68,7 +68,12 @@ export async function waitForMedia(page: Page, pcs: string, peers: number, error
   } catch (err) {
     const state = await page.evaluate(`(async () => JSON.stringify(await Promise.all((${pcs}).map(async (pc) => ({
       connection: pc.connectionState, ice: pc.iceConnectionState, signaling: pc.signalingState,
-      inbound: [...(await pc.getStats()).values()].filter((s) => s.type === 'inbound-rtp').map((s) => [s.kind, s.packetsReceived, s.framesDecoded]),
+      inbound: [...(await pc.getStats()).values()].filter((s) => s.type === 'inbound-rtp').map((s) => ({
+        kind: s.kind, packets: s.packetsReceived, lost: s.packetsLost, framesReceived: s.framesReceived, framesDecoded: s.framesDecoded,
+        keyFramesDecoded: s.keyFramesDecoded, framesDropped: s.framesDropped, pli: s.pliCount, fir: s.firCount, nack: s.nackCount,
+        decoder: s.decoderImplementation, codec: s.codecId,
+      })),
+      codecs: [...(await pc.getStats()).values()].filter((s) => s.type === 'codec').map((s) => s.id + '=' + s.mimeType + '/' + s.payloadType + ' ' + (s.sdpFmtpLine ?? '')),
     })))))()`);
     throw new Error(`${(err as Error).message}\npeers: ${String(state)}\npage errors: ${errors.join('\n')}`);
   }
