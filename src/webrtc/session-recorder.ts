@@ -93,8 +93,12 @@ export class SessionRecorder {
   #audio: RecordingAudio | null = null;
   #stopPump: (() => void) | null = null;
   #avcC: Uint8Array | null = null;
-  /** The track header declares the audio track (until the encoder has died and the last fragment with audio is out). */
-  #audioTrackLive = true;
+  /**
+   * The track header declares the audio track from the first audio frame on (a master that agreed to send audio
+   * but never does must not get an audio track without a sample: players would wait for it), until the encoder has
+   * died and the last fragment with audio is out.
+   */
+  #audioTrackLive = false;
   #audioTrackEnds = false;
   /** A picture was lost: frames predicted from it would decode wrong, so none are kept until the next key frame. */
   #awaitingKeyframe = true;
@@ -258,6 +262,11 @@ export class SessionRecorder {
       } else {
         this.#stats.audioFrames++;
         this.#emit(this.#assembler.audio(f.ms, f.data));
+        if (!this.#audioTrackLive && this.#stats.audioEncoderFailures === 0) {
+          // before the fragment holding this frame is written
+          this.#audioTrackLive = true;
+          this.#updateTracks();
+        }
       }
     }
   }

@@ -121,7 +121,7 @@ class ManualTime {
   }
 }
 
-type SendOptions = { video: boolean; masterLevel: number; viewer?: { id: string; fromMs: number; toMs: number; level: number } };
+type SendOptions = { video: boolean; masterLevel: number; silentMaster?: boolean; viewer?: { id: string; fromMs: number; toMs: number; level: number } };
 
 /**
  * A master (and a viewer) sending in arrival order: video access units at their fixture times, Opus every 20 ms
@@ -138,7 +138,7 @@ function sender(): (r: SessionRecorder, clock: ManualTime, fromMs: number, until
         events.push({ ms: au.timeMs, send: () => vseq.packets(pk.packetize(au.nals), au.timeMs).forEach((p) => r.videoPacket(p)) });
       }
     }
-    for (let ms = fromMs; ms < untilMs; ms += 20) {
+    for (let ms = fromMs; ms < untilMs && opts.silentMaster !== true; ms += 20) {
       const seq = ms / 20;
       events.push({ ms, send: () => r.audioPacket({ payload: level(opts.masterLevel), marker: false, sequenceNumber: seq, timestamp: (4_294_900_000 + seq * 960) >>> 0 }) });
     }
@@ -209,6 +209,15 @@ describe('SessionRecorder audio', () => {
     }
     expect(blocks.every(([, l]) => l === 100)).toBe(true);
     expect(r.stats).toMatchObject({ videoFrames: 93, videoWaitsExpired: 0, audioEncoderFailures: 0 });
+  });
+
+  it('declares no audio track while no audio has come (a master that agreed to send audio but sends none)', async () => {
+    const { r, written, clock } = recorder({ video: true, audio: true }, fakeEncoder().factory);
+    const send = sender();
+    send(r, clock, 0, 2100, { video: true, masterLevel: 100, silentMaster: true });
+    await r.stop();
+    expect(written.map((w) => w.tracks.tracks.map((t) => t.codecId))).toEqual([['V_MPEG4/ISO/AVC'], ['V_MPEG4/ISO/AVC'], ['V_MPEG4/ISO/AVC']]);
+    expect(r.stats).toMatchObject({ videoFrames: 63, audioFrames: 0, videoWaitsExpired: 0 });
   });
 
   it('goes on with video alone when the encoder dies: nothing waits, and later fragments declare no audio track', async () => {
