@@ -6,6 +6,7 @@ import {
   UpdateMediaStorageConfigurationCommand,
 } from '@aws-sdk/client-kinesis-video';
 import {
+  GetClipCommand,
   GetHLSStreamingSessionURLCommand,
   GetMediaForFragmentListCommand,
   ListFragmentsCommand,
@@ -345,7 +346,7 @@ async function recordSession(rel: string, sends: Sends): Promise<{ streamName: s
 }
 
 describe('WebRTC ingestion (JoinStorageSession) records the master into the mapped stream', () => {
-  it('records H.264 + Opus as H.264 + AAC: one fragment per key frame, audio in sync, HLS (fMP4 and TS) plays both', async () => {
+  it('records H.264 + Opus as H.264 + AAC: one fragment per key frame, audio in sync, HLS (fMP4 and TS) and GetClip play both', async () => {
     const { streamName, sent } = await recordSession('mkv/h264-opus-5s.mkv', { video: true, audio: true });
     const fragments = await until('fragments', async () => {
       const f = await fragmentsOf(streamName);
@@ -393,6 +394,16 @@ describe('WebRTC ingestion (JoinStorageSession) records the master into the mapp
       // the master sent a 440 Hz sine: heard, not silence (-91 dB)
       expect(await meanVolume(url), where).toBeGreaterThan(-50);
     }
+
+    // GetClip: one MP4 with both tracks
+    const clip = await archive.send(new GetClipCommand({ StreamName: streamName, ClipFragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: range } }));
+    const clipFile = join(tmp, 'clip.mp4');
+    writeFileSync(clipFile, await clip.Payload!.transformToByteArray());
+    const clipped = await packetSpans(clipFile);
+    expect(clipped.video, JSON.stringify(clipped)).toMatchObject({ codec: 'h264', packets: decoded.video });
+    expect(clipped.audio, JSON.stringify(clipped)).toMatchObject({ codec: 'aac', packets: decoded.audio });
+    expect(Math.abs(clipped.audio.startS - clipped.video.startS)).toBeLessThanOrEqual(0.03);
+    expect(await decodeErrors(clipFile)).toBe('');
   }, 60_000);
 
   it('mixes a storage viewer’s audio into the recording: the master’s 440 Hz throughout, the viewer’s 1 kHz while it talks', async () => {
