@@ -12,6 +12,11 @@ export const MIX_RATE = 48_000;
 export const MIX_CHANNELS = 2;
 /** Output is released in whole 20 ms steps (while live), so the encoder is written once per Opus frame, not per packet. */
 const RELEASE_STEP = 960;
+/**
+ * This many late packets in a row from one participant: its path got slower for good (its first packet had come
+ * unusually fast, or a queue built up), so it is anchored again where its packets now arrive, not lost until then.
+ */
+const LATE_RUN_RESYNC = 5;
 
 /** Decodes one participant's packets, in order; null when a packet cannot be decoded (yet), which is silence. */
 export type PcmDecoder = {
@@ -59,6 +64,8 @@ type Source = {
   decoded: Decoded[];
   /** Timeline sample after the last decoded packet: a packet starting before it is an overlap. */
   decodedEnd: number;
+  /** Late packets in a row. */
+  lateRun: number;
 };
 
 export class AudioMixer {
@@ -101,7 +108,7 @@ export class AudioMixer {
     let s = this.#sources.get(id);
     if (s === undefined) {
       // a participant joining is heard from where the session is when its first packet arrives
-      s = { decoder: this.#o.decoder(), anchor: wall, lastRtp: ts, ticks: 0, pending: [], decoded: [], decodedEnd: -Infinity };
+      s = { decoder: this.#o.decoder(), anchor: wall, lastRtp: ts, ticks: 0, pending: [], decoded: [], decodedEnd: -Infinity, lateRun: 0 };
       this.#sources.set(id, s);
     } else {
       // the signed 32-bit step: the RTP timestamp wraps at 2^32 (RFC 3550 §5.1)
@@ -110,13 +117,15 @@ export class AudioMixer {
     }
     let pos = s.anchor + s.ticks;
     const resync = this.#samples(this.#o.resyncMs);
-    if (pos > wall + resync || pos < this.#released - resync) {
+    const late = pos < this.#released;
+    s.lateRun = late ? s.lateRun + 1 : 0;
+    if (pos > wall + resync || pos < this.#released - resync || s.lateRun >= LATE_RUN_RESYNC) {
       this.stats.resyncs++;
       s.anchor = Math.max(wall, this.#released);
       s.ticks = 0;
+      s.lateRun = 0;
       pos = s.anchor;
-    }
-    if (pos < this.#released) {
+    } else if (late) {
       this.stats.latePackets++;
       return;
     }
@@ -139,7 +148,7 @@ export class AudioMixer {
   /**
    * The mix from the last release up to `jitterMs` behind the newest packet, or `maxLagMs` behind the wall clock
    * when that is later (never past the wall clock): interleaved stereo, empty when nothing is due. Meant to be
-   * called often (on every packet and on a short timer).
+   * called on a short timer (the recorder's 20 ms).
    */
   mix(nowMs: number): Int16Array {
     if (this.#startMs === null) {

@@ -59,6 +59,8 @@ const WRAP = 2 ** 32 - 960;
 /** A packet: participant, RTP timestamp, arrival ms (from T0), level. */
 type Step = { p: [string, number, number, number] } | { mix: number } | { leave: string };
 const p = (id: string, rtp: number, atMs: number, level: number): Step => ({ p: [id, rtp, atMs, level] });
+/** Packets in the order they arrive (stable for equal times). */
+const byArrival = (steps: Step[]): Step[] => [...steps].sort((a, b) => ('p' in a ? a.p[2] : 0) - ('p' in b ? b.p[2] : 0));
 /** The recorder's timer: a mix every 50 ms from `fromMs` to `toMs`. */
 const pumps = (fromMs: number, toMs: number): Step[] => Array.from({ length: Math.floor((toMs - fromMs) / 50) + 1 }, (_, i) => ({ mix: fromMs + i * 50 }));
 /** 20 ms packets of one participant from RTP `rtp0`, arriving on time from `at0`, levels in order. */
@@ -169,6 +171,23 @@ const cases: Case[] = [
       [100, FRAME],
       [200, 35 * FRAME],
     ],
+  },
+  {
+    name: 'a participant whose packets keep coming late (its path got slower) is anchored again after 5 in a row',
+    // the master sets the pace; the viewer's first packet came fast, the rest 300 ms slower than it
+    steps: byArrival([
+      ...stream('m', RTP, 0, Array<number>(40).fill(100)),
+      p('v', 5000, 0, 7),
+      ...Array.from({ length: 8 }, (_, i) => p('v', 5000 + (i + 1) * FRAME, 320 + i * 20, 7)),
+    ]),
+    // 4 late packets are lost (20–100 ms); the 5th late one starts the viewer again where it arrived (400 ms)
+    runs: [
+      [107, FRAME],
+      [100, 19 * FRAME],
+      [107, 4 * FRAME],
+      [100, 16 * FRAME],
+    ],
+    stats: { latePackets: 4, resyncs: 1 },
   },
   {
     name: 'a viewer who left is still heard up to its last packet',
