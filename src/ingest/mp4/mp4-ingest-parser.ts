@@ -134,8 +134,13 @@ export class Mp4IngestParser implements IngestParser {
         throw tooLarge(this.store.start, `more than ${this.maxBufferedBytes} bytes would have to be buffered`);
       }
     } catch (e) {
-      this.failure =
-        e instanceof ParseError ? e : invalid(this.pos, `MP4 could not be converted: ${e instanceof Error ? e.message : String(e)}`);
+      if (e instanceof ParseError) {
+        this.failure = e;
+      } else {
+        this.failure = invalid(this.pos, `MP4 could not be converted: ${e instanceof Error ? e.message : String(e)}`);
+        // Kept so a bug of ours (a TypeError, say) is not mistaken for bad input: the fuzz harness checks it.
+        this.failure.cause = e;
+      }
       throw this.failure;
     }
     const events = this.out;
