@@ -144,6 +144,27 @@ describe.skipIf(skipWithoutChromium('the HLS playback browser tests'))('HLS play
       await page.close();
     });
 
+    it('keeps a fatal hls.js error on screen with the server error it carries (not the play() that stopping aborted)', async () => {
+      const name = 'failing-cam';
+      await streamWith(name, fixture('mkv/h264-5s-1s-gop.mkv'));
+      const page = await browser.newPage();
+      const errors = collectPageErrors(page);
+      await logIn(page);
+      // Every media segment fails as a server error would: hls.js gives up after its retries (a fatal error).
+      await page.route('**/hls/v1/getMP4MediaFragment.mp4*', (route) =>
+        route.fulfill({ status: 500, contentType: 'application/json', headers: { 'x-amzn-errortype': 'InternalFailure' }, body: '{"__type":"InternalFailure","message":"An internal error occurred."}' }),
+      );
+      await page.goto(`${server.url}/console/#/streams/${name}`);
+      await page.waitForSelector('#timeline[data-state="loaded"][data-fragments="5"]');
+      await page.locator('#timeline rect.frag[data-index="0"]').dispatchEvent('click');
+      await page.waitForSelector('#player-status[data-state="failed"]', { timeout: 60_000 });
+      // Stopping aborted the pending play(); let that rejection arrive before reading what the page says.
+      await page.evaluate('new Promise((r) => setTimeout(() => setTimeout(r, 0), 0))');
+      expect(await page.textContent('#player-error')).toMatch(/^Playback failed\. networkError: fragLoadError/);
+      expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+      await page.close();
+    });
+
     it('shows the server error when there is nothing to play live', async () => {
       const name = 'empty-cam';
       await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: 24 }));

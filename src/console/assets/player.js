@@ -92,19 +92,29 @@ export class Player {
         this.stop('failed');
       });
       hls.on(Hls.Events.MANIFEST_PARSED, () => {
-        video.play().catch((err) => this.ui.error(`The browser refused to play: ${err.message}`));
+        video.play().catch((err) => this.#refused(err, () => this.hls === hls));
       });
       hls.loadSource(url);
       hls.attachMedia(video);
     } else if (video.canPlayType('application/vnd.apple.mpegurl') !== '') {
       // Safari plays HLS itself and has no MSE on iPhones.
       video.src = url;
-      video.play().catch((err) => this.ui.error(`The browser refused to play: ${err.message}`));
+      video.play().catch((err) => this.#refused(err, () => this.hls === null && video.getAttribute('src') === url));
     } else {
       throw new Error('This browser can play neither HLS nor Media Source Extensions.');
     }
     this.ui.status(live ? 'LIVE: loading…' : 'Loading…', 'loading');
     this.ticker = setInterval(() => this.#tick(), 500);
+  }
+
+  /**
+   * A play() that failed, unless this playback has been stopped since: stopping (after a fatal hls.js error, whose
+   * message is already shown, or for a new playback) aborts a pending play(), and that is no news.
+   */
+  #refused(err, current) {
+    if (current()) {
+      this.ui.error(`The browser refused to play: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   #tick() {
