@@ -68,3 +68,10 @@ export const localDescription = (pc: RTCPeerConnection, loopbackOnly: boolean): 
   const sdp = loopbackOnly ? d.sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:') || l.includes(` ${LOOPBACK} `)).join('\r\n') : d.sdp;
   return { type: d.type as 'offer' | 'answer', sdp };
 };
+
+/** Creates and applies our offer or answer, waits for every candidate, and returns it as it is to be sent. */
+export async function completeLocalDescription(pc: RTCPeerConnection, kind: 'offer' | 'answer', loopbackOnly: boolean): Promise<SessionDescription> {
+  await pc.setLocalDescription(await (kind === 'offer' ? pc.createOffer() : pc.createAnswer()));
+  await gathered(pc);
+  return localDescription(pc, loopbackOnly);
+}

@@ -6,7 +6,7 @@ import { RtpHeader, RtpPacket, type RTCPeerConnectionConfig, type RTCRtpTranscei
 import type { RelayPacket } from './relay-viewer.js';
 import { onKeyFrameRequest } from './key-frame-feedback.js';
 import { ServerPeerConnection } from './server-peer.js';
-import { gathered, localDescription, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
+import { completeLocalDescription, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
 
 export type RelayUpstreamEvents = {
   video(p: RelayPacket): void;
@@ -57,9 +57,7 @@ export class RelayUpstream {
   }
 
   async offer(): Promise<SessionDescription> {
-    await this.#pc.setLocalDescription(await this.#pc.createOffer());
-    await gathered(this.#pc);
-    return localDescription(this.#pc, this.#loopbackOnly);
+    return completeLocalDescription(this.#pc, 'offer', this.#loopbackOnly);
   }
 
   async accept(answer: SessionDescription): Promise<void> {

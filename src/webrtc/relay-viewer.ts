@@ -7,7 +7,7 @@ import { RtpHeader, RtpPacket, type Extensions, type RTCPeerConnectionConfig, ty
 import { onKeyFrameRequest } from './key-frame-feedback.js';
 import { ServerPeerConnection } from './server-peer.js';
 import { SendQueue, type SendQueueStats } from './relay-send-queue.js';
-import { gathered, localDescription, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
+import { completeLocalDescription, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
 
 /** One received packet, kept as fields so each viewer's sender can build its own copy (werift rewrites headers in place). */
 export type RelayPacket = { payload: Buffer; sequenceNumber: number; timestamp: number; marker: boolean };
@@ -88,16 +88,12 @@ export class RelayViewer {
 
   async answer(offer: SessionDescription): Promise<SessionDescription> {
     await this.#pc.setRemoteDescription(offer);
-    await this.#pc.setLocalDescription(await this.#pc.createAnswer());
-    await gathered(this.#pc);
-    return localDescription(this.#pc, this.#loopbackOnly);
+    return completeLocalDescription(this.#pc, 'answer', this.#loopbackOnly);
   }
 
   /** The storage session speaks first (kvs-api.md §5.3): non-trickle, so the offer is all the viewer needs. */
   async offer(): Promise<SessionDescription> {
-    await this.#pc.setLocalDescription(await this.#pc.createOffer());
-    await gathered(this.#pc);
-    return localDescription(this.#pc, this.#loopbackOnly);
+    return completeLocalDescription(this.#pc, 'offer', this.#loopbackOnly);
   }
 
   async accept(answer: SessionDescription): Promise<void> {

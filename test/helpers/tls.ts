@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { WebSocket as WsSocket } from 'ws';
 
 export type TestCert = { certFile: string; keyFile: string; cert: Buffer };
 
@@ -23,4 +24,17 @@ export async function selfSignedCert(): Promise<TestCert> {
 /** The AWS SDK's HTTP handler trusting that certificate (as a user would with a custom CA bundle). */
 export function trustingHandler(cert: Buffer): NodeHttpHandler {
   return new NodeHttpHandler({ httpsAgent: new Agent({ ca: cert }) });
+}
+
+/**
+ * Makes `globalThis.WebSocket` the ws client trusting that certificate: what the KVS WebRTC JS SDK's
+ * `new WebSocket(url)` gets in Node 20, as a user's process would with the CA installed.
+ */
+export function trustWebSocketsTo(cert: Buffer): void {
+  class TrustingWebSocket extends WsSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, { ca: cert });
+    }
+  }
+  (globalThis as { WebSocket?: unknown }).WebSocket = TrustingWebSocket;
 }

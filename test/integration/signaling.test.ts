@@ -22,7 +22,7 @@ import { Role, SignalingClient } from 'amazon-kinesis-video-streams-webrtc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket as WsSocket } from 'ws';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
-import { selfSignedCert, trustingHandler, type TestCert } from '../helpers/tls.js';
+import { selfSignedCert, trustingHandler, trustWebSocketsTo, type TestCert } from '../helpers/tls.js';
 
 // The KVS WebRTC JS SDK refuses ws://: the server runs with TLS (a self-signed certificate the clients trust).
 
@@ -33,18 +33,11 @@ let server: TestServer;
 let kv: KinesisVideoClient;
 let n = 0;
 
-/** ws, trusting the test certificate: what the SDK's `new WebSocket(url)` gets in Node 20. */
-class TrustingWebSocket extends WsSocket {
-  constructor(url: string, protocols?: string | string[]) {
-    super(url, protocols, { ca: cert.cert });
-  }
-}
-
 beforeAll(async () => {
   cert = await selfSignedCert();
   server = await startTestServer({ tlsCert: cert.certFile, tlsKey: cert.keyFile, region: REGION, signalingMaxViewers: 3, turnUris: 'turn:127.0.0.1:3478?transport=udp,turns:127.0.0.1:5349?transport=tcp', turnSecret: 'turn-shared-secret' });
   kv = new KinesisVideoClient({ endpoint: server.url, region: REGION, credentials, maxAttempts: 1, requestHandler: trustingHandler(cert.cert) });
-  (globalThis as { WebSocket?: unknown }).WebSocket = TrustingWebSocket;
+  trustWebSocketsTo(cert.cert);
 });
 
 afterAll(async () => {

@@ -4,18 +4,18 @@
 // loopback over TLS. What the viewers receive must decode, a viewer must be heard by the master, and the master's
 // recording must go on while viewers come and go.
 
-import { CreateSignalingChannelCommand, CreateStreamCommand, GetSignalingChannelEndpointCommand, KinesisVideoClient, UpdateMediaStorageConfigurationCommand } from '@aws-sdk/client-kinesis-video';
+import { GetSignalingChannelEndpointCommand, KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { KinesisVideoArchivedMediaClient, ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { JoinStorageSessionAsViewerCommand, JoinStorageSessionCommand, KinesisVideoWebRTCStorageClient } from '@aws-sdk/client-kinesis-video-webrtc-storage';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket as WsSocket } from 'ws';
 import { STORAGE_CLIENT_ID } from '../../src/webrtc/storage-session.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
 import { StorageViewerPeer } from '../helpers/storage-viewer-peer.js';
-import { selfSignedCert, trustingHandler, type TestCert } from '../helpers/tls.js';
+import { createStorageChannel } from '../helpers/storage-channel.js';
+import { selfSignedCert, trustingHandler, trustWebSocketsTo, type TestCert } from '../helpers/tls.js';
 import { TestMaster, rtp } from '../helpers/webrtc-peers.js';
 import { decodedVideoFrames, playFixture, speakFixture } from '../helpers/webrtc-play.js';
 
@@ -30,13 +30,6 @@ let storage: KinesisVideoWebRTCStorageClient;
 let dir: string;
 let n = 0;
 
-/** ws, trusting the test certificate: what the SDK's `new WebSocket(url)` gets in Node 20. */
-class TrustingWebSocket extends WsSocket {
-  constructor(url: string, protocols?: string | string[]) {
-    super(url, protocols, { ca: cert.cert });
-  }
-}
-
 beforeAll(async () => {
   cert = await selfSignedCert();
   server = await startTestServer({ tlsCert: cert.certFile, tlsKey: cert.keyFile, region: REGION, signalingMaxViewers: MAX_VIEWERS, webrtcHostAddresses: ['127.0.0.1'], webrtcLoopbackOnly: true });
@@ -44,7 +37,7 @@ beforeAll(async () => {
   kv = new KinesisVideoClient(client);
   archive = new KinesisVideoArchivedMediaClient(client);
   storage = new KinesisVideoWebRTCStorageClient(client);
-  (globalThis as { WebSocket?: unknown }).WebSocket = TrustingWebSocket;
+  trustWebSocketsTo(cert.cert);
   dir = mkdtempSync(join(tmpdir(), 'openkvs-storage-viewers-'));
 });
 
@@ -56,15 +49,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The operator's flow: a stream with retention, a channel, the channel's media storage mapped to the stream. */
 async function storageChannel(withStorage = true): Promise<{ channelArn: string; streamName: string; channelId: number }> {
   const i = ++n;
-  const streamName = `viewers-${i}`;
-  const streamArn = (await kv.send(new CreateStreamCommand({ StreamName: streamName, DataRetentionInHours: 24 }))).StreamARN!;
-  const channelArn = (await kv.send(new CreateSignalingChannelCommand({ ChannelName: `viewers-ch-${i}` }))).ChannelARN!;
-  if (withStorage) {
-    await kv.send(new UpdateMediaStorageConfigurationCommand({ ChannelARN: channelArn, MediaStorageConfiguration: { Status: 'ENABLED', StreamARN: streamArn } }));
-  }
+  const { channelArn, streamName } = await createStorageChannel(kv, { stream: `viewers-${i}`, channel: `viewers-ch-${i}` }, withStorage);
   return { channelArn, streamName, channelId: server.channels.find(channelArn)!.id };
 }
 

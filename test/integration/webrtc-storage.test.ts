@@ -1,10 +1,4 @@
-import {
-  CreateSignalingChannelCommand,
-  CreateStreamCommand,
-  GetSignalingChannelEndpointCommand,
-  KinesisVideoClient,
-  UpdateMediaStorageConfigurationCommand,
-} from '@aws-sdk/client-kinesis-video';
+import { GetSignalingChannelEndpointCommand, KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import {
   GetClipCommand,
   GetHLSStreamingSessionURLCommand,
@@ -21,7 +15,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaStreamTrack, RTCPeerConnection, useH264, useOPUS } from 'werift';
-import { WebSocket as WsSocket } from 'ws';
 import { H264Packetizer } from '../../src/formats/rtp/h264-packetizer.js';
 import { serializeRtpPacket } from '../../src/formats/rtp/rtp-packet.js';
 import { RtpSequencer } from '../../src/formats/rtp/rtp-sequencer.js';
@@ -34,7 +27,8 @@ import { fixtureMedia } from '../helpers/webrtc-media.js';
 import { TestMaster } from '../helpers/webrtc-peers.js';
 import { playFixture, OPUS_PT } from '../helpers/webrtc-play.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
-import { selfSignedCert, trustingHandler, type TestCert } from '../helpers/tls.js';
+import { createStorageChannel } from '../helpers/storage-channel.js';
+import { selfSignedCert, trustingHandler, trustWebSocketsTo, type TestCert } from '../helpers/tls.js';
 import { fixtureAccessUnits } from '../unit/formats/rtp/h264-fixture.js';
 import { KinesisVideoArchivedMediaClient as ArchivedClient } from '@aws-sdk/client-kinesis-video-archived-media';
 
@@ -54,19 +48,12 @@ let n = 0;
 /** The last recorded session's counters, printed when an assertion on its recording fails. */
 let lastStats: unknown;
 
-/** ws, trusting the test certificate: what the SDK's `new WebSocket(url)` gets in Node 20. */
-class TrustingWebSocket extends WsSocket {
-  constructor(url: string, protocols?: string | string[]) {
-    super(url, protocols, { ca: cert.cert });
-  }
-}
-
 beforeAll(async () => {
   cert = await selfSignedCert();
   server = await startTestServer({ tlsCert: cert.certFile, tlsKey: cert.keyFile, region: REGION, webrtcHostAddresses: ['127.0.0.1'], webrtcLoopbackOnly: true });
   kv = new KinesisVideoClient({ endpoint: server.url, region: REGION, credentials, maxAttempts: 1, requestHandler: trustingHandler(cert.cert) });
   archive = new ArchivedClient({ endpoint: server.url, region: REGION, credentials, maxAttempts: 1, requestHandler: trustingHandler(cert.cert) });
-  (globalThis as { WebSocket?: unknown }).WebSocket = TrustingWebSocket;
+  trustWebSocketsTo(cert.cert);
   tmp = mkdtempSync(join(tmpdir(), 'openkvs-webrtc-storage-'));
 });
 
@@ -77,16 +64,9 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** The operator's flow: a stream with retention, a channel, and the channel's media storage mapped to the stream. */
-async function storageChannel(storage = true): Promise<{ channelArn: string; streamName: string; streamArn: string }> {
+function storageChannel(storage = true): Promise<{ channelArn: string; streamName: string; streamArn: string }> {
   const i = ++n;
-  const streamName = `rec-${i}`;
-  const streamArn = (await kv.send(new CreateStreamCommand({ StreamName: streamName, DataRetentionInHours: 24 }))).StreamARN!;
-  const channelArn = (await kv.send(new CreateSignalingChannelCommand({ ChannelName: `rec-ch-${i}` }))).ChannelARN!;
-  if (storage) {
-    await kv.send(new UpdateMediaStorageConfigurationCommand({ ChannelARN: channelArn, MediaStorageConfiguration: { Status: 'ENABLED', StreamARN: streamArn } }));
-  }
-  return { channelArn, streamName, streamArn };
+  return createStorageChannel(kv, { stream: `rec-${i}`, channel: `rec-ch-${i}` }, storage);
 }
 
 async function endpoints(channelArn: string, protocols: ('WSS' | 'HTTPS' | 'WEBRTC')[]): Promise<Record<string, string>> {
