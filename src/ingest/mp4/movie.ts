@@ -148,20 +148,28 @@ export function parseMovie(moov: Uint8Array, moovStart: number): Movie {
       mediaTimeShift: codec.kind === 'video' ? edit.mediaTime : 0,
       emptyEditMs: edit.emptyMs,
       extends: trexById.get(trackId) ?? { defaultDuration: 0, defaultSize: 0, defaultFlags: 0 },
-      samples: (trak.samples ?? []).map((s) => ({
-        dts: s.dts,
-        cto: s.cts - s.dts,
-        duration: s.duration,
-        size: s.size,
-        offset: s.offset,
-        sync: s.is_sync,
-      })),
+      samples: (trak.samples ?? []).map((s, i) => checkedSample(s, i, trackId, moovStart)),
     });
   }
   if (tracks.length === 0) {
     throw invalid(moovStart, 'moov has no H.264, H.265, AAC or Opus track');
   }
   return { tracks };
+}
+
+type Mp4boxSample = NonNullable<TrakView['samples']>[number];
+
+/**
+ * mp4box fills in what inconsistent sample tables leave out (a ctts, stts or stco shorter than the stsz)
+ * with NaN or undefined rather than reporting it; such a sample would reach the Matroska writer.
+ */
+function checkedSample(s: Mp4boxSample, index: number, trackId: number, moovStart: number): MovieSample {
+  const cto = s.cts - s.dts;
+  const whole = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
+  if (!whole(s.dts) || !whole(s.duration) || !whole(s.size) || !whole(s.offset) || !Number.isSafeInteger(cto)) {
+    throw invalid(moovStart, `the sample tables of track ${trackId} do not describe its sample ${index} (stts, ctts, stsc or stco too short)`);
+  }
+  return { dts: s.dts, cto, duration: s.duration, size: s.size, offset: s.offset, sync: s.is_sync };
 }
 
 /**

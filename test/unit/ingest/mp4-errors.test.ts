@@ -132,6 +132,16 @@ describe('Mp4IngestParser rejects truncated uploads at end()', () => {
   }
 });
 
+/** Offset of the first box of the given type anywhere in the file (found by its type bytes). */
+function boxInside(bytes: Uint8Array, type: string): number {
+  for (let i = 4; i + 4 <= bytes.length; i++) {
+    if (String.fromCharCode(...bytes.subarray(i, i + 4)) === type) {
+      return i - 4;
+    }
+  }
+  throw new Error(`no ${type} box`);
+}
+
 describe('Mp4IngestParser enforces its caps', () => {
   it('refuses to hold a moov-at-end file larger than maxBufferedBytes', () => {
     const r = run(load('h264-progressive-moov-at-end.mp4'), 4096, { maxBufferedBytes: 48 * 1024 });
@@ -184,6 +194,17 @@ describe('Mp4IngestParser on corrupted real files', () => {
       expect(failures).toBeGreaterThan(0);
     });
   }
+
+  it('rejects sample tables shorter than the stsz (mp4box fills the missing times with NaN)', () => {
+    // Found by the fuzz harness: a sample with no stts entry reached the Matroska writer, which threw a RangeError.
+    const bytes = load('h264-progressive-faststart.mp4').slice();
+    const stsz = boxInside(bytes, 'stsz');
+    const view = new DataView(bytes.buffer);
+    view.setUint32(stsz + 12, 1);
+    view.setUint32(stsz + 16, view.getUint32(stsz + 16) + 1);
+    const e = expectParseError(run(bytes).error, 'INVALID');
+    expect(e.message).toContain('sample tables of track 1');
+  });
 
   it('a truncated moof box inside a complete stream is INVALID', () => {
     const bytes = load('h264-frag.mp4').slice();
