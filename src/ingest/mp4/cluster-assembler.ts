@@ -31,6 +31,14 @@ const TIMECODE_LOOKAHEAD = 64;
 /** Only blocks this close below the first block may pull the cluster timecode down. */
 const TIMECODE_WINDOW_MS = 10_000;
 
+/**
+ * Most blocks in one cluster. A cluster spans at most 32.767 s (the int16 block offset) and media has at
+ * most a few hundred samples a second, so real clusters hold a few thousand. The byte cap alone does not
+ * bound them: samples of size 0 cost no bytes but an object and a block each, and consecutive moofs that
+ * continue a GOP all go into one cluster.
+ */
+export const MAX_BLOCKS_PER_FRAGMENT = 1 << 16;
+
 export function ticksToMs(ticks: number, timescale: number): number {
   // Split into whole seconds and remainder so large decode times (epoch-based tfdt) stay exact.
   const seconds = Math.floor(ticks / timescale);
@@ -72,6 +80,9 @@ export class ClusterAssembler {
         group = { timecode: clusterTimecode(run, i), blocks: [], bytes: 0 };
         this.current = group;
         this.onOpen(group.timecode);
+      }
+      if (group.blocks.length >= MAX_BLOCKS_PER_FRAGMENT) {
+        throw fragmentTooLarge(block.offset, `fragment grows beyond ${MAX_BLOCKS_PER_FRAGMENT} blocks`);
       }
       if (group.bytes + block.size > this.maxFragmentBytes) {
         throw fragmentTooLarge(block.offset, `fragment grows beyond ${this.maxFragmentBytes} bytes of sample data`);

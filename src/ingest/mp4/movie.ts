@@ -2,7 +2,7 @@
 // every sample with its absolute file offset.
 import { createFile, MP4BoxBuffer } from 'mp4box';
 import type { ISOFile } from 'mp4box';
-import { invalid } from '../../formats/errors.js';
+import { invalid, tooLarge } from '../../formats/errors.js';
 import type { TrackInfo } from '../../media/track.js';
 import { childBoxes, isAsciiFourcc } from './boxes.js';
 import type { ChildBox } from './boxes.js';
@@ -173,6 +173,13 @@ function checkedSample(s: Mp4boxSample, index: number, trackId: number, moovStar
 }
 
 /**
+ * Most samples a moov may declare, over all its tracks: about two hours of 30 fps video with AAC. mp4box
+ * makes objects per sample before anything can be checked, and a constant-size stsz declares any count in
+ * 20 bytes (10 million took 76 s and 3.4 GB, one million still 3 s; found by the fuzz harness).
+ */
+export const MAX_MOVIE_SAMPLES = 1 << 19;
+
+/**
  * The boxes kept, per container, on the way from moov to the sample tables and codec configurations.
  * Everything else (udta, meta, dinf, sample groups, ...) is dropped before mp4box sees the moov.
  */
@@ -199,10 +206,10 @@ function prunedMoov(moov: Uint8Array, moovStart: number): Uint8Array {
   if (box === undefined || box.type !== 'moov') {
     throw invalid(moovStart, 'not a moov box');
   }
-  return rebuild(box);
+  return rebuild(box, { samples: 0 });
 }
 
-function rebuild(box: ChildBox): Uint8Array {
+function rebuild(box: ChildBox, declared: { samples: number }): Uint8Array {
   if (!isAsciiFourcc(box.type)) {
     throw invalid(box.start, 'moov holds a box whose type is not a four-character code');
   }
@@ -210,6 +217,13 @@ function rebuild(box: ChildBox): Uint8Array {
   if (keep === undefined) {
     if (box.type === 'stsd') {
       checkSampleEntries(box);
+    }
+    if (box.type === 'stsz' || box.type === 'stz2') {
+      // Both have the sample_count after the FullBox header and one 32-bit field.
+      declared.samples += box.payload.length >= 12 ? new DataView(box.payload.buffer, box.payload.byteOffset + 8, 4).getUint32(0) : 0;
+      if (declared.samples > MAX_MOVIE_SAMPLES) {
+        throw tooLarge(box.start, `the moov declares more than ${MAX_MOVIE_SAMPLES} samples`);
+      }
     }
     return withHeader(box.type, [box.payload]);
   }
@@ -219,7 +233,7 @@ function rebuild(box: ChildBox): Uint8Array {
     }
     return keep.has(c.type);
   });
-  return withHeader(box.type, children.map(rebuild));
+  return withHeader(box.type, children.map((c) => rebuild(c, declared)));
 }
 
 /** Sample entries carry fixed fields and then child boxes (avcC, esds, ...), which must tile the entry. */

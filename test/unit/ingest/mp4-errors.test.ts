@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../../src/formats/errors.js';
+import { MAX_BLOCKS_PER_FRAGMENT } from '../../../src/ingest/mp4/cluster-assembler.js';
+import { MAX_SAMPLES_PER_MOOF } from '../../../src/ingest/mp4/moof.js';
+import { MAX_MOVIE_SAMPLES } from '../../../src/ingest/mp4/movie.js';
 import { Mp4IngestParser } from '../../../src/ingest/mp4/mp4-ingest-parser.js';
 import type { Mp4IngestParserOptions } from '../../../src/ingest/mp4/mp4-ingest-parser.js';
 import type { ParseEvent } from '../../../src/media/parse-events.js';
@@ -142,6 +145,29 @@ function boxInside(bytes: Uint8Array, type: string): number {
   throw new Error(`no ${type} box`);
 }
 
+/**
+ * The ftyp and moov of a fragmented file, then `count` moofs each with a trun of `samples` samples that
+ * carry no per-sample fields, non-sync by default (tfhd default flags), of the trex default size (0).
+ */
+function withMoof(frag: Uint8Array, samples: number, count = 1): Uint8Array {
+  const head = frag.subarray(0, topLevelBox(frag, 'moof').start);
+  const parts: Uint8Array[] = [head];
+  for (let i = 0; i < count; i++) {
+    const tfhd = box('tfhd', [...u32(0x020020), ...u32(1), ...u32(0x01010000)]);
+    const tfdt = box('tfdt', [...u32(0), ...u32(i * samples)]);
+    const trun = box('trun', [...u32(0), ...u32(samples)]);
+    const traf = box('traf', [...tfhd, ...tfdt, ...trun]);
+    parts.push(box('moof', [...box('mfhd', [...u32(0), ...u32(i + 1)]), ...traf]), box('mdat'));
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 describe('Mp4IngestParser enforces its caps', () => {
   it('refuses to hold a moov-at-end file larger than maxBufferedBytes', () => {
     const r = run(load('h264-progressive-moov-at-end.mp4'), 4096, { maxBufferedBytes: 48 * 1024 });
@@ -157,6 +183,30 @@ describe('Mp4IngestParser enforces its caps', () => {
   it('refuses a progressive fragment whose data exceeds maxFragmentBytes', () => {
     const r = run(load('h264-progressive-faststart.mp4'), 4096, { maxFragmentBytes: 8 * 1024 });
     expectParseError(r.error, 'TOO_LARGE');
+  });
+
+  it('refuses a moov declaring more than MAX_MOVIE_SAMPLES samples before mp4box makes them', () => {
+    // A constant-size stsz declares its count without a table: 20 bytes for any number of samples.
+    const bytes = load('h264-progressive-faststart.mp4').slice();
+    const stsz = boxInside(bytes, 'stsz');
+    new DataView(bytes.buffer).setUint32(stsz + 12, 1);
+    new DataView(bytes.buffer).setUint32(stsz + 16, MAX_MOVIE_SAMPLES + 1);
+    const e = expectParseError(run(bytes).error, 'TOO_LARGE');
+    expect(e.message).toContain(`more than ${MAX_MOVIE_SAMPLES} samples`);
+  });
+
+  it('refuses a trun declaring more than MAX_SAMPLES_PER_MOOF samples of the default size', () => {
+    // No per-sample fields: each sample costs the moof nothing, and with a default size of 0 no data either.
+    const e = expectParseError(run(withMoof(load('h264-frag.mp4'), MAX_SAMPLES_PER_MOOF + 1)).error, 'TOO_LARGE');
+    expect(e.message).toContain(`more than ${MAX_SAMPLES_PER_MOOF} samples`);
+  });
+
+  it('refuses a run of moofs that grows one cluster beyond MAX_BLOCKS_PER_FRAGMENT blocks', () => {
+    // Moofs without a keyframe continue the open cluster; empty samples never reach the byte cap.
+    const frag = load('h264-frag.mp4');
+    const moofs = Math.ceil((MAX_BLOCKS_PER_FRAGMENT + 1) / MAX_SAMPLES_PER_MOOF) + 1;
+    const e = expectParseError(run(withMoof(frag, MAX_SAMPLES_PER_MOOF, moofs)).error, 'TOO_LARGE');
+    expect(e.fragmentTooLarge).toBe(true);
   });
 
   it('refuses a moov box larger than maxBufferedBytes before buffering it', () => {
