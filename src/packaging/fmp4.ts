@@ -89,8 +89,12 @@ export function initSegment(tracks: TrackInfo[]): Uint8Array {
  * One moof + mdat for a fragment's runs (one traf per run, in the order given). tfdt is the first decode
  * time in the track's timescale; every duration is the difference of two rounded absolute times, so
  * rounding never accumulates across samples or fragments. Decode times must not be negative (RangeError).
+ *
+ * `emptyAtMs`: when no run has a sample, the segment is one traf without samples at that time for the first
+ * run's track — a fragment in which a track has nothing (an audio track that starts late, a microphone that
+ * stopped) still has a segment in that track's playlist, and players move on past it.
  */
-export function mediaSegment(runs: TrackRun[], sequenceNumber: number): Uint8Array {
+export function mediaSegment(runs: TrackRun[], sequenceNumber: number, emptyAtMs?: number): Uint8Array {
   const trafs: TrackFragment[] = [];
   for (const run of runs) {
     if (run.samples.length === 0) {
@@ -98,6 +102,11 @@ export function mediaSegment(runs: TrackRun[], sequenceNumber: number): Uint8Arr
     }
     const p = packaged(run.track);
     trafs.push(trackFragment(run.track.number, run.track.kind === 'audio', p.timescale, run.samples));
+  }
+  const first = runs[0];
+  if (trafs.length === 0 && first !== undefined && emptyAtMs !== undefined && emptyAtMs >= 0) {
+    const timescale = packaged(first.track).timescale;
+    trafs.push({ trackId: first.track.number, baseMediaDecodeTime: Math.round((emptyAtMs * timescale) / 1000), samples: [] });
   }
   if (trafs.length === 0) {
     throw new RangeError('a media segment needs at least one sample');

@@ -13,7 +13,7 @@ const ERROR_OF: Record<UnsupportedCodecError['kind'] | TsSegmentError['kind'], E
 /** The fMP4 and MPEG-TS writers, with their refusals turned into the KVS errors players and SDKs expect. */
 export const packager: Packager = {
   init: (tracks) => kvsErrors(() => initSegment(tracks)),
-  media: (runs, sequence) => kvsErrors(() => mediaSegment(runs, sequence)),
+  media: (runs, sequence, emptyAtMs) => kvsErrors(() => mediaSegment(runs, sequence, emptyAtMs)),
   ts: (runs) => kvsErrors(() => tsSegment(runs)),
   codec: (track) => kvsErrors(() => codecString(track)),
 };

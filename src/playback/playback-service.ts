@@ -16,7 +16,8 @@ import { SessionWindows, type SessionWindow } from './session-window.js';
 /** The container writers, behind one seam (src/playback/packager.ts binds the real ones). */
 export type Packager = {
   init(tracks: TrackInfo[]): Uint8Array;
-  media(runs: TrackRun[], sequence: number): Uint8Array;
+  /** `emptyAtMs`: where an empty segment starts when the runs hold no sample. */
+  media(runs: TrackRun[], sequence: number, emptyAtMs?: number): Uint8Array;
   ts(runs: TrackRun[]): Uint8Array;
   codec(track: TrackInfo): string;
 };
@@ -97,7 +98,8 @@ export class PlaybackService {
     return this.#cache.get(`m:${f.streamId}:${f.fragmentNumber}:${track.number}`, async () => {
       const runs = (await this.#runs(s, f, info)).filter((r) => r.track.number === track.number);
       // mfhd sequence numbers only need to increase: the fragment's start second does, and fits 32 bits for decades.
-      return this.#d.packager.media(runs, Math.floor(f.producerTimestampMs / 1000) >>> 0);
+      // A fragment without samples of this track is listed in its playlist too: an empty segment at its start.
+      return this.#d.packager.media(runs.length > 0 ? runs : [{ track, samples: [] }], Math.floor(f.producerTimestampMs / 1000) >>> 0, f.producerTimestampMs);
     });
   }
 

@@ -142,6 +142,26 @@ describe('HLS', () => {
     expect(p.audio).toBe(input.audio);
   });
 
+  it('an audio track that ends early: fragments without audio are empty audio segments, and both renditions play', async () => {
+    // 6 s of video with 2 s of audio, one cluster per second: clusters 3–6 declare the audio track but carry none
+    const file = join(tmp, 'short-audio.mkv');
+    const made = await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-f', 'lavfi', '-i', 'sine=sample_rate=48000', '-t', '6', '-filter_complex', '[1:a]atrim=0:2[a]', '-map', '0:v', '-map', '[a]', '-c:v', 'libx264', '-g', '30', '-bf', '0', '-c:a', 'aac', '-cluster_time_limit', '1100', '-f', 'matroska', file]);
+    expect(made.stderr).toBe('');
+    const up = await streamWith(new Uint8Array(readFileSync(file)));
+    const url = await onDemandHls(up);
+    const master = await (await fetch(url)).text();
+    const audioUrl = new URL(/URI="([^"]+)"/.exec(master.split('\n').find((l) => l.includes('TYPE=AUDIO'))!)![1]!, url).href;
+    const segments = (await (await fetch(audioUrl)).text()).split('\n').filter((l) => l.startsWith('getMP4MediaFragment'));
+    expect(segments.length).toBeGreaterThanOrEqual(6);
+    const statuses = await Promise.all(segments.map(async (s) => (await fetch(new URL(s, audioUrl))).status));
+    expect(statuses).toEqual(segments.map(() => 200));
+    const input = await probe(file);
+    const p = await probe(url);
+    expect(p.errors).toEqual([]);
+    expect(p.video).toBe(input.video);
+    expect(p.audio).toBe(input.audio);
+  });
+
   it('LIVE: each fragment is in the media playlist as soon as its PERSISTED ack arrives', async () => {
     const name = `pb-live-${++n}`;
     await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: 1 }));

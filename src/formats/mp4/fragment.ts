@@ -33,10 +33,13 @@ const TRUN_SAMPLE_CTO = 0x000800;
 const TRUN_FLAGS = TRUN_DATA_OFFSET | TRUN_SAMPLE_DURATION | TRUN_SAMPLE_SIZE | TRUN_SAMPLE_FLAGS | TRUN_SAMPLE_CTO;
 const MDAT_HEADER = 8;
 
-/** moof + mdat. Each traf's data offset is counted from the moof's first byte (default-base-is-moof). */
+/**
+ * moof + mdat. Each traf's data offset is counted from the moof's first byte (default-base-is-moof). A traf
+ * without samples has no trun (a traf holds zero or more, 8.8.8): the track's time moves on with nothing in it.
+ */
 export function writeFragment(sequenceNumber: number, trafs: TrackFragment[]): Uint8Array {
-  if (trafs.length === 0 || trafs.some((t) => t.samples.length === 0)) {
-    throw new RangeError('a fragment needs at least one track run, and every run at least one sample');
+  if (trafs.length === 0) {
+    throw new RangeError('a fragment needs at least one track fragment');
   }
   let dataBytes = 0;
   let sampleCount = 0;
@@ -54,6 +57,10 @@ export function writeFragment(sequenceNumber: number, trafs: TrackFragment[]): U
       moof.box('traf', (traf) => {
         traf.fullBox('tfhd', 0, TFHD_DEFAULT_BASE_IS_MOOF, (b) => b.u32(t.trackId));
         traf.fullBox('tfdt', 1, 0, (b) => b.u64(t.baseMediaDecodeTime));
+        if (t.samples.length === 0) {
+          offsetFields.push(-1);
+          return;
+        }
         // Version 1: signed composition offsets, so a frame may be presented before its decode time (as
         // CMAF writes B-frames, keeping the first presentation time at tfdt).
         traf.fullBox('trun', 1, TRUN_FLAGS, (b) => {
@@ -76,7 +83,9 @@ export function writeFragment(sequenceNumber: number, trafs: TrackFragment[]): U
     if (dataOffset > 0x7fffffff) {
       throw new RangeError(`trun data offset ${dataOffset} does not fit its signed 32-bit field`);
     }
-    w.patchU32(offsetFields[i]!, dataOffset);
+    if (offsetFields[i]! >= 0) {
+      w.patchU32(offsetFields[i]!, dataOffset);
+    }
     for (const s of t.samples) {
       dataOffset += s.data.length;
     }

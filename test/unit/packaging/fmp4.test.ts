@@ -441,6 +441,27 @@ describe('B-frames', () => {
   });
 });
 
+describe('a fragment without samples of a track', () => {
+  it('gets an empty segment (a traf without trun at the fragment start): the track plays on around it', async () => {
+    const input = INPUTS.find((i) => i.name === 'h264-aac-5s.mkv')!;
+    const stored = store(new Uint8Array(readFileSync(input.path)), input.producerStartMs);
+    const aac = stored.set.tracks.find((t) => t.codecId === 'A_AAC')!;
+    const audioOf = (i: number): TrackRun[] => stored.fragments[i]!.runs.filter((r) => r.track.number === aac.number);
+    const secondStartMs = audioOf(1)[0]!.samples[0]!.dtsMs;
+    const empty = mediaSegment([{ track: aac, samples: [] }], 2, secondStartMs);
+    const text = Buffer.from(empty).toString('latin1');
+    expect([text.includes('tfdt'), text.includes('trun'), text.endsWith('\0\0\0\x08mdat')]).toEqual([true, false, true]);
+    // without a time it is still refused: nothing says where the track's time is
+    expect(() => mediaSegment([{ track: aac, samples: [] }], 2)).toThrow(RangeError);
+
+    const file = join(tmp, 'audio-gap.mp4');
+    writeFileSync(file, Buffer.concat([initSegment([aac]), mediaSegment(audioOf(0), 1), empty, mediaSegment(audioOf(2), 3)]));
+    const probe = await probeDecode(file);
+    expect(probe.stderr.trim()).toBe('');
+    expect(probe.frames.length).toBe(audioOf(0)[0]!.samples.length + audioOf(2)[0]!.samples.length);
+  });
+});
+
 describe('refusals', () => {
   const h264 = headerOf(new Uint8Array(readFileSync(fixturePath('mkv/h264-aac-5s.mkv'))));
   const avc = h264.tracks.find((t) => t.codecId === 'V_MPEG4/ISO/AVC')!;
