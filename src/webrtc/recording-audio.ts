@@ -4,7 +4,7 @@
 
 import type { AacEncoder, AacEncoderFactory } from './aac-encoder.js';
 import { aacFrameSpan, type FrameSpan } from './aac-timing.js';
-import { AudioMixer, MIX_RATE, type MixerStats, type PcmDecoder } from './audio-mixer.js';
+import { AudioMixer, MIX_CHANNELS, MIX_RATE, type MixerStats, type PcmDecoder } from './audio-mixer.js';
 
 /** Reordered packets up to this late are still mixed in; the fragments wait this long (plus the encoder) for audio. */
 const JITTER_MS = 100;
@@ -12,34 +12,46 @@ const JITTER_MS = 100;
 const MAX_LAG_MS = 250;
 /** A participant whose RTP clock lands this far off is anchored again (a restarted sender, a big jump). */
 const RESYNC_MS = 2000;
+/**
+ * An encoder that dies (starved of CPU on a loaded machine, killed) is replaced this many times per session; the
+ * audio it had not encoded is lost, the rest of the call is not. Past this the session goes on video-only.
+ */
+export const MAX_ENCODER_RESTARTS = 3;
 
 export type RecordingAudioDeps = {
   encoder: AacEncoderFactory;
   decoder: () => PcmDecoder;
   /** An AAC-LC frame (raw, no ADTS header) and the wall-clock span it plays; in time order. */
   frame: (raw: Uint8Array, span: FrameSpan) => void;
-  /** The encoder died: no more frames will come. Told once. */
+  /** The encoder died for good (after MAX_ENCODER_RESTARTS replacements): no more frames will come. Told once. */
   failed: (reason: string) => void;
+  /** An encoder died and was replaced; frames go on from the audio given to the new one. */
+  restarted?: (reason: string) => void;
 };
 
-export type RecordingAudioStats = MixerStats & { aacFrames: number };
+export type RecordingAudioStats = MixerStats & { aacFrames: number; encoderRestarts: number };
 
 export class RecordingAudio {
   readonly #d: RecordingAudioDeps;
   readonly #mixer: AudioMixer;
-  readonly #encoder: AacEncoder;
+  #encoder: AacEncoder;
+  /** Frames out of the current encoder, and the mixed samples given to earlier ones (where its input starts). */
   #framesOut = 0;
+  #aacFrames = 0;
+  #samplesIn = 0;
+  #encoderStartSample = 0;
+  #restarts = 0;
   #failed: string | null = null;
   #stopped = false;
 
   constructor(deps: RecordingAudioDeps) {
     this.#d = deps;
     this.#mixer = new AudioMixer({ decoder: deps.decoder, jitterMs: JITTER_MS, maxLagMs: MAX_LAG_MS, resyncMs: RESYNC_MS });
-    this.#encoder = deps.encoder({ frame: (raw) => this.#frame(raw), failed: (reason) => this.#fail(reason) });
+    this.#encoder = this.#newEncoder();
   }
 
   get stats(): RecordingAudioStats {
-    return { ...this.#mixer.stats, aacFrames: this.#framesOut };
+    return { ...this.#mixer.stats, aacFrames: this.#aacFrames, encoderRestarts: this.#restarts };
   }
 
   /** Why the encoder failed, once it has. */
@@ -66,7 +78,7 @@ export class RecordingAudio {
   /** Hands the encoder what the mixer has released by now. */
   pump(nowMs: number): void {
     if (this.#failed === null && !this.#stopped) {
-      this.#encoder.write(this.#mixer.mix(nowMs));
+      this.#write(this.#mixer.mix(nowMs));
     }
   }
 
@@ -77,10 +89,33 @@ export class RecordingAudio {
     }
     this.#stopped = true;
     if (this.#failed === null) {
-      this.#encoder.write(this.#mixer.flush());
+      this.#write(this.#mixer.flush());
     }
     await this.#encoder.end();
     this.#mixer.close();
+  }
+
+  #newEncoder(): AacEncoder {
+    let current = true;
+    const encoder = this.#d.encoder({
+      frame: (raw) => {
+        if (current) {
+          this.#frame(raw);
+        }
+      },
+      failed: (reason) => {
+        if (current) {
+          current = false;
+          this.#encoderFailed(reason);
+        }
+      },
+    });
+    return encoder;
+  }
+
+  #write(pcm: Int16Array): void {
+    this.#samplesIn += pcm.length / MIX_CHANNELS;
+    this.#encoder.write(pcm);
   }
 
   #frame(raw: Uint8Array): void {
@@ -90,17 +125,29 @@ export class RecordingAudio {
       return;
     }
     this.#framesOut++;
-    const span = aacFrameSpan(index, start, MIX_RATE);
+    this.#aacFrames++;
+    const span = aacFrameSpan(index, start + (this.#encoderStartSample * 1000) / MIX_RATE, MIX_RATE);
     if (span !== null) {
       this.#d.frame(raw, span);
     }
   }
 
-  #fail(reason: string): void {
-    if (this.#failed === null) {
+  #encoderFailed(reason: string): void {
+    if (this.#failed !== null) {
+      return;
+    }
+    if (this.#restarts >= MAX_ENCODER_RESTARTS || this.#stopped) {
       this.#failed = reason;
       this.#mixer.close();
       this.#d.failed(reason);
+      return;
     }
+    this.#restarts++;
+    this.#encoder.kill();
+    // the new encoder starts at the next mixed sample: what the old one had not encoded is a gap, not a shift
+    this.#encoderStartSample = this.#samplesIn;
+    this.#framesOut = 0;
+    this.#encoder = this.#newEncoder();
+    this.#d.restarted?.(reason);
   }
 }

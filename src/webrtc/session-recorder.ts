@@ -79,6 +79,8 @@ export type RecorderStats = {
   videoWaitsExpired: number;
   /** 1 once the AAC encoder has died: the rest of the session is recorded without audio. */
   audioEncoderFailures: number;
+  /** Encoders that died and were replaced (recording-audio.ts MAX_ENCODER_RESTARTS); a failure is the last one's. */
+  audioEncoderRestarts: number;
 };
 
 export class SessionRecorder {
@@ -106,7 +108,7 @@ export class SessionRecorder {
   #lastRequestMs = -Infinity;
   #stopped = false;
   #stopping: Promise<void> | null = null;
-  readonly #stats = { videoFrames: 0, audioFrames: 0, audioPackets: 0, viewerAudioPackets: 0, skippedVideoFrames: 0, keyframeRequests: 0, audioEncoderFailures: 0 };
+  readonly #stats = { videoFrames: 0, audioFrames: 0, audioPackets: 0, viewerAudioPackets: 0, skippedVideoFrames: 0, keyframeRequests: 0, audioEncoderFailures: 0, audioEncoderRestarts: 0 };
 
   constructor(deps: RecorderDeps) {
     this.#d = deps;
@@ -128,6 +130,10 @@ export class SessionRecorder {
         decoder: deps.opusDecoder ?? opusPcmDecoder,
         frame: (raw, span) => this.#audioFrame(raw, span),
         failed: (reason) => this.#audioFailed(reason),
+        restarted: (reason) => {
+          this.#stats.audioEncoderRestarts++;
+          this.#d.log.warn('recording | the AAC encoder failed and was replaced: the audio it had not encoded is lost', { reason });
+        },
       });
       this.#stopPump = (deps.every ?? everyInterval)(PUMP_INTERVAL_MS, () => this.#pump());
     }

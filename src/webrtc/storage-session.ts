@@ -23,7 +23,7 @@ const DISCONNECTED_GRACE_MS = 10_000;
 const MAX_EARLY_CANDIDATES = 100;
 
 /** The counters before the master has answered. */
-const NO_RECORDING: RecorderStats = { videoFrames: 0, audioFrames: 0, audioPackets: 0, viewerAudioPackets: 0, lateAudioPackets: 0, skippedVideoFrames: 0, keyframeRequests: 0, videoWaitsExpired: 0, audioEncoderFailures: 0 };
+const NO_RECORDING: RecorderStats = { videoFrames: 0, audioFrames: 0, audioPackets: 0, viewerAudioPackets: 0, lateAudioPackets: 0, skippedVideoFrames: 0, keyframeRequests: 0, videoWaitsExpired: 0, audioEncoderFailures: 0, audioEncoderRestarts: 0 };
 
 export type StorageSessionDeps = {
   hub: SignalingHub;

@@ -5,6 +5,7 @@ import { RtpSequencer } from '../../../src/formats/rtp/rtp-sequencer.js';
 import type { TrackSet } from '../../../src/media/track.js';
 import { createLogger } from '../../../src/util/logger.js';
 import type { AacEncoderFactory, AacEncoderSink } from '../../../src/webrtc/aac-encoder.js';
+import { MAX_ENCODER_RESTARTS } from '../../../src/webrtc/recording-audio.js';
 import { MIX_CHANNELS, type PcmDecoder } from '../../../src/webrtc/audio-mixer.js';
 import type { AssembledFragment } from '../../../src/webrtc/fragment-assembler.js';
 import type { RecordingWriter } from '../../../src/webrtc/recording-writer.js';
@@ -28,11 +29,14 @@ const levelOf = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset).
 
 const fakeDecoder = (): PcmDecoder => ({ decode: (p) => new Int16Array(960 * MIX_CHANNELS).fill(levelOf(p)), free: () => undefined });
 
-function fakeEncoder(): { factory: AacEncoderFactory; fail: (reason: string) => void } {
-  let sink: AacEncoderSink | null = null;
-  let failed = false;
+/** Each encoder it makes writes a frame per 1024 samples; `fail` makes the newest one die. */
+function fakeEncoder(): { factory: AacEncoderFactory; fail: (reason: string) => void; made: () => number } {
+  let newest: { sink: AacEncoderSink; failed: boolean } | null = null;
+  let made = 0;
   const factory: AacEncoderFactory = (s) => {
-    sink = s;
+    const me = { sink: s, failed: false };
+    newest = me;
+    made++;
     const left: number[] = [];
     let primed = false;
     const emit = (): void => {
@@ -45,7 +49,7 @@ function fakeEncoder(): { factory: AacEncoderFactory; fail: (reason: string) => 
     };
     return {
       write: (pcm) => {
-        for (let i = 0; i < pcm.length && !failed; i += MIX_CHANNELS) {
+        for (let i = 0; i < pcm.length && !me.failed; i += MIX_CHANNELS) {
           left.push(pcm[i]!);
           if (left.length === 1024) {
             emit();
@@ -53,7 +57,7 @@ function fakeEncoder(): { factory: AacEncoderFactory; fail: (reason: string) => 
         }
       },
       end: () => {
-        if (left.length > 0 && !failed) {
+        if (left.length > 0 && !me.failed) {
           emit();
         }
         return Promise.resolve();
@@ -64,9 +68,12 @@ function fakeEncoder(): { factory: AacEncoderFactory; fail: (reason: string) => 
   return {
     factory,
     fail: (reason) => {
-      failed = true;
-      sink?.failed(reason);
+      if (newest !== null) {
+        newest.failed = true;
+        newest.sink.failed(reason);
+      }
     },
+    made: () => made,
   };
 }
 
@@ -220,13 +227,35 @@ describe('SessionRecorder audio', () => {
     expect(r.stats).toMatchObject({ videoFrames: 63, audioFrames: 0, videoWaitsExpired: 0 });
   });
 
-  it('goes on with video alone when the encoder dies: nothing waits, and later fragments declare no audio track', async () => {
+  it('replaces an encoder that dies: the audio goes on from what the new one is given, with a gap, not a shift', async () => {
     const enc = fakeEncoder();
     const { r, written, clock } = recorder({ video: true, audio: true }, enc.factory);
     const send = sender();
     send(r, clock, 0, 1500, { video: true, masterLevel: 100 });
-    enc.fail('ffmpeg exited (code 1)');
-    expect(r.stats.audioEncoderFailures).toBe(1);
+    enc.fail('ffmpeg is 1002240 bytes of input behind');
+    send(r, clock, 1500, 3100, { video: true, masterLevel: 100 });
+    await r.stop();
+
+    expect(enc.made()).toBe(2);
+    expect(r.stats).toMatchObject({ audioEncoderRestarts: 1, audioEncoderFailures: 0, videoWaitsExpired: 0 });
+    expect(written.map((w) => w.tracks.tracks.map((t) => t.codecId).join('+'))).toEqual(Array(written.length).fill('V_MPEG4/ISO/AVC+A_AAC'));
+    const { blocks } = audioBlocks(written, 2);
+    const gaps = blocks.slice(1).map(([ms], i) => ms - blocks[i]![0]).filter((d) => d > 22);
+    // what the first encoder held when it died is missing; every frame before and after is in place
+    expect(gaps).toHaveLength(1);
+    expect(blocks.at(-1)![0]).toBeGreaterThan(3000);
+    expect(blocks.every(([, l]) => l === 100)).toBe(true);
+  });
+
+  it(`goes on with video alone when the encoder dies ${MAX_ENCODER_RESTARTS + 1} times: nothing waits, and later fragments declare no audio track`, async () => {
+    const enc = fakeEncoder();
+    const { r, written, clock } = recorder({ video: true, audio: true }, enc.factory);
+    const send = sender();
+    send(r, clock, 0, 1500, { video: true, masterLevel: 100 });
+    for (let i = 0; i <= MAX_ENCODER_RESTARTS; i++) {
+      enc.fail('ffmpeg exited (code 1)');
+    }
+    expect(r.stats).toMatchObject({ audioEncoderFailures: 1, audioEncoderRestarts: MAX_ENCODER_RESTARTS });
     // the rest of the session (key frames at 2 s and 3 s), the master still sending audio
     send(r, clock, 1500, 3100, { video: true, masterLevel: 100 });
     await r.stop();
