@@ -33,6 +33,12 @@ const BLOCK_OVERHEAD = 16;
 const CLUSTER_OVERHEAD = 32;
 /** Share of the longest fragment after which a key frame is asked for, so the limit rarely has to cut. */
 const KEYFRAME_REQUEST_SHARE = 0.6;
+/**
+ * A fragment this long asks for a key frame anyway: a browser sends one only when asked, and fragments of 10 s
+ * and more put live HLS half a minute behind (players stay three fragments from the edge). The recorder spaces
+ * the requests (session-recorder.ts), so a browser master's fragments come out a few seconds long.
+ */
+export const KEYFRAME_WANTED_AFTER_MS = 2000;
 
 type Open = { startMs: number; timecode: number; blocks: MkvWriteBlock[]; bytes: number; startsWithKeyframe: boolean };
 
@@ -52,7 +58,7 @@ export class FragmentAssembler {
 
   /** The open fragment has gone long without a key frame: the sender should be asked for one (PLI). */
   get wantsKeyframe(): boolean {
-    return this.#videoTrack !== null && (this.#open === null || this.#spanOf(this.#open) > this.#limits.maxDurationMs * KEYFRAME_REQUEST_SHARE);
+    return this.#videoTrack !== null && (this.#open === null || this.#spanOf(this.#open) > Math.min(KEYFRAME_WANTED_AFTER_MS, this.#limits.maxDurationMs * KEYFRAME_REQUEST_SHARE));
   }
 
   /** One H.264 access unit (length-prefixed NAL units); returns the fragment it closed, if any. */

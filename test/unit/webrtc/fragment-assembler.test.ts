@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseClusterBlocks } from '../../../src/formats/mkv/mkv-blocks.js';
-import { FragmentAssembler, type AssembledFragment } from '../../../src/webrtc/fragment-assembler.js';
+import { FragmentAssembler, KEYFRAME_WANTED_AFTER_MS, type AssembledFragment } from '../../../src/webrtc/fragment-assembler.js';
 import { RtpClock } from '../../../src/webrtc/rtp-clock.js';
 
 const LIMITS = { maxDurationMs: 20_000, maxBytes: 1024 * 1024, minDurationMs: 200, audioFragmentMs: 2000 };
@@ -52,6 +52,17 @@ describe('FragmentAssembler', () => {
     const cut = a.video(T0 + 1000, false, frame(3));
     expect(cut).toMatchObject({ timecode: T0, durationMs: 1000, blockCount: 3, startsWithKeyframe: true });
     expect(a.flush()).toMatchObject({ timecode: T0 + 1000, startsWithKeyframe: false });
+  });
+
+  it(`asks for a key frame once a fragment passes ${KEYFRAME_WANTED_AFTER_MS} ms, however long fragments may be`, () => {
+    const a = new FragmentAssembler({ video: 1, audio: null }, { ...LIMITS, maxDurationMs: 18_000 });
+    a.video(T0, true, frame(0));
+    a.video(T0 + KEYFRAME_WANTED_AFTER_MS, false, frame(1));
+    expect(a.wantsKeyframe).toBe(false);
+    a.video(T0 + KEYFRAME_WANTED_AFTER_MS + 33, false, frame(2));
+    expect(a.wantsKeyframe).toBe(true);
+    a.video(T0 + KEYFRAME_WANTED_AFTER_MS + 66, true, frame(3));
+    expect(a.wantsKeyframe).toBe(false);
   });
 
   it('cuts an audio-only session every audioFragmentMs and before a frame would pass maxBytes', () => {
