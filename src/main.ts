@@ -102,7 +102,8 @@ async function main(argv: string[]): Promise<number> {
         `  export AWS_ACCESS_KEY_ID=${c.accessKeyId}`,
         `  export AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`,
         `  export AWS_DEFAULT_REGION=${config.region}`,
-        `  aws --endpoint-url ${server.url} kinesisvideo list-streams`,
+        // a self-signed certificate (the usual local case) is refused by the CLI unless it is given as the CA
+        `  aws --endpoint-url ${server.url}${config.tlsCert !== null ? ` --ca-bundle ${config.tlsCert}` : ''} kinesisvideo list-streams`,
         'Set OPENKVS_ACCESS_KEY_ID / OPENKVS_SECRET_ACCESS_KEY to choose your own instead.',
         '',
       ].join('\n') + '\n',
