@@ -51,9 +51,12 @@ export function hashBytes(bytes: Uint8Array): string {
   return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
 }
 
-/** Values that sit on the edges parsers compare against: sign bits, all-ones, one-off-the-end. */
+/**
+ * Values that sit on the edges parsers compare against (sign bits, all-ones, one-off-the-end), and counts
+ * large enough that a parser building an object per counted item takes seconds.
+ */
 const INTERESTING_8 = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x40, 0x20, 0x10, 0x08];
-const INTERESTING_32 = [0, 1, 7, 8, 16, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+const INTERESTING_32 = [0, 1, 7, 8, 16, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x100000, 0x1000000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 
 /**
  * EBML size vints (one per length, including the reserved all-ones "unknown size") and their neighbours:

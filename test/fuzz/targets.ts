@@ -72,16 +72,17 @@ function streamGenerator(corpus: () => Seed[]): (r: Rng) => Uint8Array {
   };
 }
 
-/** Feeds `input` in the chunk sizes `chunkSeed` picks, then ends the stream. */
-function feed(parser: IngestParser, input: Uint8Array, chunkSeed: number): ParseEvent[] {
-  const events: ParseEvent[] = [];
+/**
+ * Feeds `input` in the chunk sizes `chunkSeed` picks, then ends the stream. Events go into `events` as they
+ * come: those before a ParseError are stored by ingest all the same.
+ */
+function feed(parser: IngestParser, input: Uint8Array, chunkSeed: number, events: ParseEvent[]): void {
   let at = 0;
   for (const n of chunkSizes(rng(chunkSeed), input.length)) {
     events.push(...parser.push(input.subarray(at, at + n)));
     at += n;
   }
   events.push(...parser.end());
-  return events;
 }
 
 /** Runs `work`; a ParseError is a rejection, anything else goes up as a crash. */
@@ -107,10 +108,16 @@ function checkStoredForm(events: readonly ParseEvent[], what: string): void {
     if (e.kind === 'header') {
       parts.push(e.header.bytes);
     } else if (e.kind === 'fragment') {
+      let blocks: ReturnType<typeof parseClusterBlocks>;
       try {
-        parseClusterBlocks(e.fragment.bytes);
+        blocks = parseClusterBlocks(e.fragment.bytes);
       } catch (err) {
         throw new InvariantError(`${what} accepted a fragment that parseClusterBlocks rejects: ${String(err)}`);
+      }
+      if (blocks.timecode !== e.fragment.timecode || blocks.blocks.length !== e.fragment.blockCount) {
+        throw new InvariantError(
+          `${what} reported a fragment at ${e.fragment.timecode} with ${e.fragment.blockCount} blocks; parseClusterBlocks finds ${blocks.timecode} and ${blocks.blocks.length}`,
+        );
       }
       parts.push(e.fragment.bytes);
     } else if (e.kind === 'tags') {
@@ -140,13 +147,9 @@ const mkv: Target = {
   generate: streamGenerator(mkvCorpus),
   run(input, chunkSeed) {
     const parser = new MkvStreamParser();
-    let events: ParseEvent[] = [];
-    const outcome = expectingParseError(() => {
-      events = feed(parser, input, chunkSeed);
-    });
-    if (outcome === 'accepted') {
-      checkStoredForm(events, 'MkvStreamParser');
-    }
+    const events: ParseEvent[] = [];
+    const outcome = expectingParseError(() => feed(parser, input, chunkSeed, events));
+    checkStoredForm(events, 'MkvStreamParser');
     return outcome;
   },
 };
@@ -160,10 +163,10 @@ const mp4: Target = {
   run(input, chunkSeed) {
     looksLikeMp4(input.subarray(0, 16));
     const parser = new Mp4IngestParser();
-    let events: ParseEvent[] = [];
+    const events: ParseEvent[] = [];
     let outcome: Outcome;
     try {
-      events = feed(parser, input, chunkSeed);
+      feed(parser, input, chunkSeed, events);
       outcome = 'accepted';
     } catch (e) {
       if (!(e instanceof ParseError)) {
@@ -177,9 +180,7 @@ const mp4: Target = {
       }
       outcome = 'rejected';
     }
-    if (outcome === 'accepted') {
-      checkStoredForm(events, 'Mp4IngestParser');
-    }
+    checkStoredForm(events, 'Mp4IngestParser');
     return outcome;
   },
 };
