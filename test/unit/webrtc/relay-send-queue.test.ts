@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SendQueue } from '../../../src/webrtc/relay-send-queue.js';
+import { MAX_IN_FLIGHT, SendQueue } from '../../../src/webrtc/relay-send-queue.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -25,8 +25,30 @@ describe('relay send queue', () => {
       await tick();
     }
     expect(fast).toHaveLength(1000);
-    // one send in flight forever, 8 waiting, the rest dropped
-    expect(stalled.stats).toEqual({ sent: 0, dropped: 991, queued: 8 });
+    // MAX_IN_FLIGHT sends in flight forever, 8 waiting, the rest dropped
+    expect(stalled.stats).toEqual({ sent: 0, dropped: 1000 - MAX_IN_FLIGHT - 8, queued: 8 });
+  });
+
+  it('starts sends without waiting for the ones in flight, in push order, up to its limit', async () => {
+    const started: number[] = [];
+    const settle: (() => void)[] = [];
+    const q = new SendQueue<number>((x) => new Promise<void>((r) => { started.push(x); settle.push(r); }), 100, 3);
+    for (let i = 0; i < 10; i++) {
+      q.push(i);
+    }
+    // a whole frame's packets go out in one turn, not one per settled send
+    expect(started).toEqual([0, 1, 2]);
+    expect(q.stats).toEqual({ sent: 0, dropped: 0, queued: 7 });
+    settle.shift()!();
+    settle.shift()!();
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    while (settle.length > 0) {
+      settle.shift()!();
+      await tick();
+    }
+    expect(started).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(q.stats).toEqual({ sent: 10, dropped: 0, queued: 0 });
   });
 
   it('counts a failed send as a drop and keeps going; a closed queue takes nothing', async () => {
