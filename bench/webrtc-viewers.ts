@@ -14,6 +14,8 @@ const now = (): number => performance.timeOrigin + performance.now();
 const trace = process.env['OPENKVS_BENCH_TRACE'] !== undefined;
 
 const received: number[] = [];
+/** Packet indexes each viewer has had: a packet NACKed and resent by the relay counts once, its first arrival timed. */
+const seen: Set<number>[] = [];
 /** latency ms → packets; sparse, merged across children by the bench */
 let histogram = new Map<number, number>();
 /** with OPENKVS_BENCH_TRACE: packets and worst latency per second since the reset */
@@ -22,8 +24,14 @@ let resetAt = now();
 
 const viewers = Array.from({ length: count }, (_, i) => {
   received.push(0);
+  seen.push(new Set());
   return new TestViewer(`bench-${process.pid}-${i}`, {
     onVideo: (p) => {
+      const index = p.payload.readUInt32LE(0);
+      if (seen[i]!.has(index)) {
+        return;
+      }
+      seen[i]!.add(index);
       received[i]!++;
       const at = now();
       const ms = Math.max(0, Math.round(at - p.payload.readDoubleLE(4)));
@@ -53,6 +61,7 @@ process.stdout.write(`ready ${failed}\n`);
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'reset') {
     received.fill(0);
+    seen.forEach((s) => s.clear());
     histogram = new Map();
     perSecond.length = 0;
     resetAt = now();

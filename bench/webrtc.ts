@@ -156,7 +156,7 @@ const server = await startServing(['src/main.ts', 'serve', '--port', '0', '--dat
 const rows: Row[] = [];
 try {
   out(`bench:webrtc — ${SEND_SECONDS} s per step, ${FPS} fps × ${PACKETS_PER_FRAME} × ${PAYLOAD_BYTES} B ≈ ${f2((FPS * PACKETS_PER_FRAME * PAYLOAD_BYTES * 8) / 1e6)} Mbps per viewer`);
-  out('latency: arrival at a viewer − send time at the master (the viewers share one process; its load adds to the figure)');
+  out(`latency: arrival at a viewer − send time at the master (viewers in child processes of ${VIEWERS_PER_CHILD}; their load adds to the figure; a resent packet counts once)`);
   const header = pad([['mode', 7], ['N', 5], ['failed', 7], ['loss %', 8], ['p50 ms', 8], ['p99 ms', 8], ['p50 ×base', 10], ['srv cores', 10], ['viewers+master cores', 21]]);
   const line = (r: Row, base: Row): string =>
     pad([[r.label, 7], [String(r.n), 5], [String(r.failed), 7], [f2(r.lossPct), 8], [f1(r.p50), 8], [f1(r.p99), 8], [`${f1(r.p50 / base.p50)}×`, 10], [f2(r.srvCores), 10], [f2(r.clientCores), 21]]);
