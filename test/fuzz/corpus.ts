@@ -4,6 +4,7 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { concatBytes } from '../../src/formats/ebml/ebml-writer.js';
 import { parseClusterBlocks } from '../../src/formats/mkv/mkv-blocks.js';
 import { MkvStreamParser } from '../../src/formats/mkv/mkv-stream-parser.js';
 import { parseAvcConfig } from '../../src/formats/codec/avc-config.js';
@@ -41,15 +42,7 @@ function load(paths: readonly string[]): Seed[] {
   return paths.map((p) => ({ name: p.startsWith(REAL_MEDIA) ? `real-media/${relative(REAL_MEDIA, p)}` : relative(FIXTURES, p), bytes: new Uint8Array(readFileSync(p)) }));
 }
 
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 let mkvSeeds: Seed[] | undefined;
 export function mkvCorpus(): Seed[] {

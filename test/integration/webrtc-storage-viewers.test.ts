@@ -15,6 +15,7 @@ import { STORAGE_CLIENT_ID } from '../../src/webrtc/storage-session.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
 import { StorageViewerPeer } from '../helpers/storage-viewer-peer.js';
 import { createStorageChannel } from '../helpers/storage-channel.js';
+import { until } from '../helpers/until.js';
 import { selfSignedCert, trustingHandler, trustWebSocketsTo, type TestCert } from '../helpers/tls.js';
 import { TestMaster, rtp } from '../helpers/webrtc-peers.js';
 import { decodedVideoFrames, playFixture, speakFixture } from '../helpers/webrtc-play.js';
@@ -63,20 +64,6 @@ async function viewerWss(channelArn: string): Promise<string> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) {
-      return v;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await sleep(20);
-  }
-}
 
 const joinAsViewer = (channelArn: string, clientId: string): Promise<unknown> => storage.send(new JoinStorageSessionAsViewerCommand({ channelArn, clientId }));
 

@@ -28,6 +28,7 @@ import { TestMaster } from '../helpers/webrtc-peers.js';
 import { playFixture, OPUS_PT } from '../helpers/webrtc-play.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
 import { createStorageChannel } from '../helpers/storage-channel.js';
+import { until } from '../helpers/until.js';
 import { selfSignedCert, trustingHandler, trustWebSocketsTo, type TestCert } from '../helpers/tls.js';
 import { fixtureAccessUnits } from '../unit/formats/rtp/h264-fixture.js';
 import { KinesisVideoArchivedMediaClient as ArchivedClient } from '@aws-sdk/client-kinesis-video-archived-media';
@@ -183,20 +184,6 @@ async function sendRealTime(units: TimedUnit[], tracks: { video: MediaStreamTrac
       await new Promise((r) => setTimeout(r, wait));
     }
     u.send(tracks);
-  }
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) {
-      return v;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

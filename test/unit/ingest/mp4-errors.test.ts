@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { concatBytes } from '../../../src/formats/ebml/ebml-writer.js';
 import { ParseError } from '../../../src/formats/errors.js';
 import { MAX_BLOCKS_PER_FRAGMENT } from '../../../src/ingest/mp4/cluster-assembler.js';
 import { MAX_SAMPLES_PER_MOOF } from '../../../src/ingest/mp4/moof.js';
@@ -159,13 +160,7 @@ function withMoof(frag: Uint8Array, samples: number, count = 1): Uint8Array {
     const traf = box('traf', [...tfhd, ...tfdt, ...trun]);
     parts.push(box('moof', [...box('mfhd', [...u32(0), ...u32(i + 1)]), ...traf]), box('mdat'));
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 describe('Mp4IngestParser enforces its caps', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { concatBytes } from '../../../../src/formats/ebml/ebml-writer.js';
 import { parseClusterBlocks, parseSimpleTags } from '../../../../src/formats/mkv/mkv-stream-parser.js';
 import type { ParseEvent, ParsedFragment, ParsedHeader, SimpleTag } from '../../../../src/media/parse-events.js';
 import { INVALID_FILES, TRUNCATED_FILES, VALID_FILES, digest, feed, prng, randomChunks, readMedia, sameBytes } from './real-media.js';
@@ -24,15 +25,7 @@ function documents(events: ParseEvent[]): { header: ParsedHeader; fragments: Par
   return docs;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const concat = (parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 const full = new Map<string, ReturnType<typeof feed>>();
 function parsedWhole(file: string): ReturnType<typeof feed> {
