@@ -182,11 +182,7 @@ export class RelaySession {
 
   #forward(p: RelayPacket, kind: 'video' | 'audio'): void {
     for (const { viewer } of this.#viewers.values()) {
-      if (kind === 'video') {
-        viewer.sendVideo(p);
-      } else {
-        viewer.sendAudio(p);
-      }
+      viewer.send(kind, p);
     }
   }
 

@@ -2,8 +2,8 @@
 // master's video and audio once for all relay viewers, and sends back the floor holder's audio
 // (relay-audio-floor.ts) and the shown viewer's video (relay-video-source.ts).
 
-import { RtpHeader, RtpPacket, type RTCPeerConnectionConfig, type RTCRtpTransceiver } from 'werift';
-import type { RelayPacket } from './relay-viewer.js';
+import type { RTCPeerConnectionConfig, RTCRtpTransceiver, RtpPacket } from 'werift';
+import { toRtpPacket, type RelayPacket } from './relay-viewer.js';
 import { onKeyFrameRequest } from './key-frame-feedback.js';
 import { ServerPeerConnection } from './server-peer.js';
 import { completeLocalDescription, type IceCandidateInit, type SessionDescription } from './relay-signal.js';
@@ -83,14 +83,14 @@ export class RelayUpstream {
   /** The shown viewer's video, at the position the video source gave it. */
   sendVideo(p: RelayPacket): void {
     if (!this.#closed) {
-      void this.#video.sender.sendRtp(new RtpPacket(new RtpHeader({ sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker }), p.payload)).catch(() => undefined);
+      void this.#video.sender.sendRtp(toRtpPacket(p)).catch(() => undefined);
     }
   }
 
   /** The floor holder's audio, at the position the floor gave it. */
   sendAudio(p: RelayPacket): void {
     if (!this.#closed) {
-      void this.#audio.sender.sendRtp(new RtpPacket(new RtpHeader({ sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker }), p.payload)).catch(() => undefined);
+      void this.#audio.sender.sendRtp(toRtpPacket(p)).catch(() => undefined);
     }
   }
 

@@ -12,6 +12,9 @@ import { completeLocalDescription, type IceCandidateInit, type SessionDescriptio
 /** One received packet, kept as fields so each viewer's sender can build its own copy (werift rewrites headers in place). */
 export type RelayPacket = { payload: Buffer; sequenceNumber: number; timestamp: number; marker: boolean };
 
+/** A fresh werift packet for one send: its sender sets SSRC and payload type and adds its offsets in place. */
+export const toRtpPacket = (p: RelayPacket): RtpPacket => new RtpPacket(new RtpHeader({ sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker }), p.payload);
+
 export type RelayViewerEvents = {
   /** A PLI or FIR from the viewer. */
   keyFrameRequest(): void;
@@ -44,7 +47,7 @@ export class RelayViewer {
     this.id = id;
     this.#loopbackOnly = loopbackOnly;
     this.#pc = new ServerPeerConnection(config);
-    this.#queue = new SendQueue(([sender, p]) => sender.sendRtp(new RtpPacket(new RtpHeader({ sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker }), p.payload)));
+    this.#queue = new SendQueue(([sender, p]) => sender.sendRtp(toRtpPacket(p)));
     // Added before the offer is applied, so werift matches them to the offer's m-lines by kind and answers with
     // sendrecv (or sendonly if the viewer has no camera / mic; video sendonly when its camera is not wanted).
     this.#video = this.#pc.addTransceiver('video', { direction: events.video !== undefined ? 'sendrecv' : 'sendonly' });
@@ -115,12 +118,9 @@ export class RelayViewer {
     }
   }
 
-  sendVideo(p: RelayPacket): void {
-    this.#queue.push([this.#video.sender, p]);
-  }
-
-  sendAudio(p: RelayPacket): void {
-    this.#queue.push([this.#audio.sender, p]);
+  /** The master's packet, through this viewer's queue. */
+  send(kind: 'video' | 'audio', p: RelayPacket): void {
+    this.#queue.push([(kind === 'video' ? this.#video : this.#audio).sender, p]);
   }
 
   close(): void {

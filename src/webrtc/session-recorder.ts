@@ -83,6 +83,20 @@ export type RecorderStats = {
   audioEncoderRestarts: number;
 };
 
+/** The counters of a session that has recorded nothing (yet). */
+export const NO_RECORDER_STATS: Readonly<RecorderStats> = {
+  videoFrames: 0,
+  audioFrames: 0,
+  audioPackets: 0,
+  viewerAudioPackets: 0,
+  lateAudioPackets: 0,
+  skippedVideoFrames: 0,
+  keyframeRequests: 0,
+  videoWaitsExpired: 0,
+  audioEncoderFailures: 0,
+  audioEncoderRestarts: 0,
+};
+
 export class SessionRecorder {
   readonly #d: RecorderDeps;
   readonly #videoTrack: number | null;
@@ -108,7 +122,8 @@ export class SessionRecorder {
   #lastRequestMs = -Infinity;
   #stopped = false;
   #stopping: Promise<void> | null = null;
-  readonly #stats = { videoFrames: 0, audioFrames: 0, audioPackets: 0, viewerAudioPackets: 0, skippedVideoFrames: 0, keyframeRequests: 0, audioEncoderFailures: 0, audioEncoderRestarts: 0 };
+  /** lateAudioPackets and videoWaitsExpired are read from the audio path and the interleaver (stats). */
+  readonly #stats: RecorderStats = { ...NO_RECORDER_STATS };
 
   constructor(deps: RecorderDeps) {
     this.#d = deps;

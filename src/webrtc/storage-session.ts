@@ -2,15 +2,15 @@
 // (kvs-api.md §5.3), and records what the master's answer agrees to send. Signaling goes through the hub as an
 // in-process viewer, so the master's SDK sees an ordinary SDP_OFFER from the client id `openkvs-storage`.
 
-import { RtpHeader, RtpPacket, useOPUS, type MediaStreamTrack, type RTCRtpTransceiver } from 'werift';
+import { useOPUS, type MediaStreamTrack, type RtpPacket, type RTCRtpTransceiver } from 'werift';
 import type { ChannelRecord } from '../signaling/channel-registry.js';
 import type { SignalingHub } from '../signaling/signaling-hub.js';
 import type { Logger } from '../util/logger.js';
 import type { AacEncoderFactory } from './aac-encoder.js';
 import { serverH264, serverPeerConfig, type PeerSettings } from './peer-config.js';
 import { RecordingWriter, type RecordingWriterDeps } from './recording-writer.js';
-import type { RelayPacket } from './relay-viewer.js';
-import { SessionRecorder, type RecorderStats } from './session-recorder.js';
+import { toRtpPacket, type RelayPacket } from './relay-viewer.js';
+import { NO_RECORDER_STATS, SessionRecorder, type RecorderStats } from './session-recorder.js';
 import { ServerPeerConnection } from './server-peer.js';
 
 /** The client id the storage peer signals as; the master answers to it. */
@@ -21,9 +21,6 @@ const GATHERING_TIMEOUT_MS = 5000;
 const DISCONNECTED_GRACE_MS = 10_000;
 /** Master ICE candidates held until its answer arrives; a real master sends a handful. */
 const MAX_EARLY_CANDIDATES = 100;
-
-/** The counters before the master has answered. */
-const NO_RECORDING: RecorderStats = { videoFrames: 0, audioFrames: 0, audioPackets: 0, viewerAudioPackets: 0, lateAudioPackets: 0, skippedVideoFrames: 0, keyframeRequests: 0, videoWaitsExpired: 0, audioEncoderFailures: 0, audioEncoderRestarts: 0 };
 
 export type StorageSessionDeps = {
   hub: SignalingHub;
@@ -71,7 +68,7 @@ export class StorageSession {
 
   /** What was recorded so far. */
   get stats(): { fragments: number; refusedFragments: number } & RecorderStats {
-    const r = this.#recorder?.stats ?? NO_RECORDING;
+    const r = this.#recorder?.stats ?? NO_RECORDER_STATS;
     return { fragments: this.#writer.stats.fragments, refusedFragments: this.#writer.stats.refused, ...r };
   }
 
@@ -149,7 +146,7 @@ export class StorageSession {
       tracks,
       writer: this.#writer,
       now: this.#d.now,
-      requestKeyframe: () => this.#requestKeyframe(),
+      requestKeyframe: () => this.requestKeyframe(),
       log: this.#d.log,
       ...(this.#d.aacEncoder !== undefined ? { aacEncoder: this.#d.aacEncoder } : {}),
     });
@@ -174,16 +171,11 @@ export class StorageSession {
     });
   }
 
-  /** A PLI to the master (the recorder's own requests and the viewers' coalesced ones). */
-  requestKeyframe(): void {
-    this.#requestKeyframe();
-  }
-
   /** The viewer holding the audio floor, to the master (kvs-api.md §5.3: viewers ingest audio only). */
   sendAudio(p: RelayPacket): void {
     const sends = this.#audio.currentDirection === 'sendrecv' || this.#audio.currentDirection === 'sendonly';
     if (this.#stopping === null && sends && this.#pc.connectionState === 'connected') {
-      void this.#audio.sender.sendRtp(new RtpPacket(new RtpHeader({ sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker }), p.payload)).catch(() => undefined);
+      void this.#audio.sender.sendRtp(toRtpPacket(p)).catch(() => undefined);
     }
   }
 
@@ -196,7 +188,8 @@ export class StorageSession {
     this.#recorder?.viewerLeft(viewerId);
   }
 
-  #requestKeyframe(): void {
+  /** A PLI to the master (the recorder's own requests and the viewers' coalesced ones). */
+  requestKeyframe(): void {
     const ssrc = this.#video.receiver.track?.ssrc;
     if (ssrc !== undefined) {
       void this.#video.receiver.sendRtcpPLI(ssrc).catch(() => undefined);

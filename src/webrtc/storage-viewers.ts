@@ -150,13 +150,8 @@ export class StorageViewers {
   /** The master's packets, to every connected viewer's own queue (one still answering would only drop them). */
   forward(kind: 'video' | 'audio', p: RelayPacket): void {
     for (const { peer } of this.#viewers.values()) {
-      if (!peer.connected) {
-        continue;
-      }
-      if (kind === 'video') {
-        peer.sendVideo(p);
-      } else {
-        peer.sendAudio(p);
+      if (peer.connected) {
+        peer.send(kind, p);
       }
     }
   }
