@@ -4,6 +4,7 @@
 
 import { ByteReader } from '../bits/byte-reader.js';
 import { invalid } from '../errors.js';
+import { H264NalType } from './h264-nal.js';
 
 /** Payload header types 24..31 are the payload format's own; 1..23 are NAL units sent as they are. */
 export const H264PayloadType = { STAP_A: 24, STAP_B: 25, MTAP16: 26, MTAP24: 27, FU_A: 28, FU_B: 29 } as const;
@@ -94,7 +95,7 @@ export function beginsH264KeyFrame(payload: Uint8Array): boolean {
   }
   const keyNal = (header: number): boolean => {
     const type = header & 0x1f;
-    return type === 7 || type === 5;
+    return type === H264NalType.SPS || type === H264NalType.IDR;
   };
   switch (p.kind) {
     case 'nal':
