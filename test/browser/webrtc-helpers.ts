@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
+import { until as pollUntil } from '../helpers/until.js';
 import { TEST_ACCESS_KEY, TEST_SECRET } from '../helpers/server.js';
 import { collectPageErrors, waitForExpression } from './chromium.js';
 
@@ -46,20 +47,8 @@ export function outboundVideo(pc: string): string {
   })()`;
 }
 
-/** Polls a server-side condition (in this process) until it yields a value. */
-export async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs = MEDIA_WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) {
-      return v;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls a server-side condition (in this process) until it yields a value; media waits are long in Chromium. */
+export const until = <T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs = MEDIA_WAIT_MS): Promise<T> => pollUntil(what, f, timeoutMs);
 
 /** waitForExpression(mediaFlowing(…)); on a timeout the error says what each peer connection had got to. */
 export async function waitForMedia(page: Page, pcs: string, peers: number, errors: string[]): Promise<void> {

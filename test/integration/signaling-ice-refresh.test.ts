@@ -7,6 +7,7 @@ import { GetIceServerConfigCommand, KinesisVideoSignalingClient } from '@aws-sdk
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
 import { openSignaling, type SignalMessage } from '../helpers/signaling-ws.js';
+import { until } from '../helpers/until.js';
 
 const REGION = 'us-east-1';
 const TTL_SECONDS = 5;
@@ -27,16 +28,6 @@ afterAll(async () => {
   await server.stop();
 });
 
-async function until(what: string, probe: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('RECONNECT_ICE_SERVER', () => {
   it('is sent once to each client whose TURN credentials are about to expire, and the connection keeps working', async () => {
     const arn = (await kv.send(new CreateSignalingChannelCommand({ ChannelName: 'ice-refresh' }))).ChannelARN!;
@@ -51,14 +42,14 @@ describe('RECONNECT_ICE_SERVER', () => {
     viewer.onMessage((m) => toViewer.push(m));
 
     const notice = (ms: SignalMessage[]): SignalMessage[] => ms.filter((m) => m.messageType === 'RECONNECT_ICE_SERVER');
-    await until('RECONNECT_ICE_SERVER to both', () => notice(toMaster).length > 0 && notice(toViewer).length > 0);
+    await until('RECONNECT_ICE_SERVER to both', () => notice(toMaster).length > 0 && notice(toViewer).length > 0, 15_000);
     // exactly the frame KVS documents, nothing else
     expect(notice(toMaster)).toEqual([{ messageType: 'RECONNECT_ICE_SERVER' }]);
     expect(notice(toViewer)).toEqual([{ messageType: 'RECONNECT_ICE_SERVER' }]);
 
     // the notice does not close anything: routing goes on, and no second notice follows on the same connection
     viewer.send('SDP_OFFER', { type: 'offer', sdp: 'v=0' });
-    await until('the offer at the master', () => toMaster.some((m) => m.messageType === 'SDP_OFFER'));
+    await until('the offer at the master', () => toMaster.some((m) => m.messageType === 'SDP_OFFER'), 15_000);
     await new Promise((r) => setTimeout(r, 1500));
     expect(notice(toMaster)).toHaveLength(1);
     expect(notice(toViewer)).toHaveLength(1);
@@ -68,7 +59,7 @@ describe('RECONNECT_ICE_SERVER', () => {
     const again = await openSignaling(server.url, arn, 'VIEWER', 'viewer-1');
     const toAgain: SignalMessage[] = [];
     again.onMessage((m) => toAgain.push(m));
-    await until('RECONNECT_ICE_SERVER on the new connection', () => notice(toAgain).length > 0);
+    await until('RECONNECT_ICE_SERVER on the new connection', () => notice(toAgain).length > 0, 15_000);
     await Promise.all([again.close(), master.close()]);
   }, 30_000);
 });
