@@ -86,7 +86,7 @@ export class PlaybackService {
     if (info === undefined || info.streamId !== s.stream.id) {
       throw notFound('No such track info in this stream.');
     }
-    const track = this.#playTrack(info, trackNumber);
+    const track = this.#playTrack(s, info, trackNumber);
     return this.#cache.get(`i:${id}:${track.number}`, () => Promise.resolve(this.#d.packager.init([track])));
   }
 
@@ -94,7 +94,7 @@ export class PlaybackService {
     const s = this.#session(token);
     const f = this.#fragment(s, fragmentNumber);
     const info = this.#d.reader.trackInfoOf(f);
-    const track = this.#playTrack(info, trackNumber);
+    const track = this.#playTrack(s, info, trackNumber);
     return this.#cache.get(`m:${f.streamId}:${f.fragmentNumber}:${track.number}`, async () => {
       const runs = (await this.#runs(s, f, info)).filter((r) => r.track.number === track.number);
       // mfhd sequence numbers only need to increase: the fragment's start second does, and fits 32 bits for decades.
@@ -145,9 +145,14 @@ export class PlaybackService {
     return f;
   }
 
-  #playTrack(info: StoredTrackInfo, trackNumber: number | undefined): TrackInfo {
-    const tracks = playTrackList(playTracks(info));
-    const track = trackNumber === undefined ? tracks[0] : tracks.find((t) => t.number === trackNumber);
+  #playTrack(s: Session, info: StoredTrackInfo, trackNumber: number | undefined): TrackInfo {
+    const find = (i: StoredTrackInfo): TrackInfo | undefined => {
+      const tracks = playTrackList(playTracks(i));
+      return trackNumber === undefined ? tracks[0] : tracks.find((t) => t.number === trackNumber);
+    };
+    // A track the stream gained later (a WebRTC recording's audio, declared from its first frame on) is in the
+    // playlists of the fragments before it too: there it is described as it is now, and its segments are empty.
+    const track = find(info) ?? (trackNumber === undefined ? undefined : find(this.#d.reader.trackInfoOf(this.#newest(s))));
     if (track === undefined) {
       throw notFound(`Track ${trackNumber} is not playable in this stream.`);
     }

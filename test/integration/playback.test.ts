@@ -162,6 +162,20 @@ describe('HLS', () => {
     expect(p.audio).toBe(input.audio);
   });
 
+  it('an audio track that comes later (video alone first, then video + AAC): its playlist covers the earlier fragments too', async () => {
+    const up = await streamWith(fixture('mkv/h264-5s-1s-gop.mkv'));
+    const res = await putMedia(server.url, fixture('mkv/h264-aac-5s.mkv'), { streamName: up.name, timecodeType: 'RELATIVE', producerStartTimestamp: (Date.now() / 1000 + 10).toFixed(3) });
+    expect(res.acks.filter((a) => a.EventType === 'ERROR')).toEqual([]);
+    const url = await onDemandHls({ ...up, toMs: Date.now() + 1000 });
+    const master = await (await fetch(url)).text();
+    const audioUrl = new URL(/URI="([^"]+)"/.exec(master.split('\n').find((l) => l.includes('TYPE=AUDIO'))!)![1]!, url).href;
+    const playlist = await (await fetch(audioUrl)).text();
+    const resources = [...playlist.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]!).concat(playlist.split('\n').filter((l) => l.startsWith('getMP4MediaFragment')));
+    expect(resources.length).toBeGreaterThanOrEqual(12);
+    const statuses = await Promise.all(resources.map(async (r) => (await fetch(new URL(r, audioUrl))).status));
+    expect(statuses).toEqual(resources.map(() => 200));
+  });
+
   it('LIVE: each fragment is in the media playlist as soon as its PERSISTED ack arrives', async () => {
     const name = `pb-live-${++n}`;
     await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: 1 }));
