@@ -105,4 +105,21 @@ export const MIGRATIONS: readonly string[] = [
     relay INTEGER NOT NULL DEFAULT 0
   );
   `,
+  // 5: access keys besides the root credentials, each with its IAM-style policies (src/iam)
+  `
+  CREATE TABLE access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    secret_access_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_ms INTEGER NOT NULL,
+    last_used_ms INTEGER
+  );
+  CREATE TABLE access_key_policies (
+    access_key_id TEXT NOT NULL,
+    policy_name TEXT NOT NULL,
+    document_json TEXT NOT NULL,
+    PRIMARY KEY (access_key_id, policy_name)
+  );
+  `,
 ];
