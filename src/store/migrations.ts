@@ -122,4 +122,38 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (access_key_id, policy_name)
   );
   `,
+  // 6: encryption at rest (src/kms): KMS-like keys with wrapped key-material versions, per-stream data keys wrapped
+  // under one version of their key, and per fragment the data key, nonce and tag (NULL: stored before encryption)
+  `
+  CREATE TABLE kms_keys (
+    id TEXT PRIMARY KEY,
+    arn TEXT NOT NULL UNIQUE,
+    alias TEXT UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    current_version INTEGER NOT NULL,
+    rotated_ms INTEGER
+  );
+  CREATE TABLE kms_key_versions (
+    key_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    wrapped BLOB NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (key_id, version)
+  );
+  CREATE TABLE data_keys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream_id INTEGER NOT NULL,
+    kms_key_id TEXT NOT NULL,
+    key_version INTEGER NOT NULL,
+    wrapped BLOB NOT NULL,
+    created_ms INTEGER NOT NULL
+  );
+  CREATE INDEX data_keys_stream ON data_keys (stream_id);
+  CREATE INDEX data_keys_kms_key ON data_keys (kms_key_id);
+  ALTER TABLE fragments ADD COLUMN data_key_id INTEGER;
+  ALTER TABLE fragments ADD COLUMN enc_nonce BLOB;
+  ALTER TABLE fragments ADD COLUMN enc_tag BLOB;
+  `,
 ];
