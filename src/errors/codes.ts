@@ -24,6 +24,12 @@ export const ERROR_STATUS = {
   AccountChannelLimitExceededException: 400,
   InvalidClientException: 400,
   SessionExpiredException: 400,
+  // Encryption-at-rest key problems on JSON reads (docs/encryption.md): the names Kinesis Data Streams uses, as the
+  // kinesis-video models name none; PutMedia reports the same problems as ack ErrorIds 4500–4506
+  KMSAccessDeniedException: 400,
+  KMSDisabledException: 400,
+  KMSInvalidStateException: 400,
+  KMSNotFoundException: 400,
   // AWS front-door (authentication) errors
   MissingAuthenticationTokenException: 403,
   IncompleteSignatureException: 403,
@@ -45,11 +51,12 @@ export class KvsError extends Error {
   readonly errorName: ErrorName;
   readonly status: number;
 
-  constructor(errorName: ErrorName, message: string) {
+  /** `status` only where a service models the same name with another status (AccessDeniedException: 401 or 403). */
+  constructor(errorName: ErrorName, message: string, status?: number) {
     super(message);
     this.name = 'KvsError';
     this.errorName = errorName;
-    this.status = ERROR_STATUS[errorName];
+    this.status = status ?? ERROR_STATUS[errorName];
   }
 }
 

@@ -77,7 +77,7 @@ export class ChannelRegistry {
   }
 
   create(input: { name: string; type: ChannelType; messageTtlSeconds: number }): ChannelRecord {
-    if (this.#byName(input.name) !== undefined) {
+    if (this.findByName(input.name) !== undefined) {
       throw new KvsError('ResourceInUseException', `The signaling channel ${input.name} already exists.`);
     }
     const count = (this.#db.prepare('SELECT COUNT(*) AS n FROM signaling_channels').get() as { n: number }).n;
@@ -89,7 +89,7 @@ export class ChannelRegistry {
     this.#db
       .prepare('INSERT INTO signaling_channels (name, arn, type, version, creation_time_ms, message_ttl_seconds) VALUES (?, ?, ?, ?, ?, ?)')
       .run(input.name, arn, input.type, newVersion(), now, input.messageTtlSeconds);
-    return this.#byName(input.name)!;
+    return this.findByName(input.name)!;
   }
 
   /** The channel a name and/or ARN names (they must agree when both are given). */
@@ -98,7 +98,7 @@ export class ChannelRegistry {
       throw new KvsError('InvalidArgumentException', 'Either ChannelName or ChannelARN must be specified.');
     }
     const byArn = ref.arn !== undefined ? this.find(ref.arn) : undefined;
-    const byName = ref.name !== undefined ? this.#byName(ref.name) : undefined;
+    const byName = ref.name !== undefined ? this.findByName(ref.name) : undefined;
     const c = ref.arn !== undefined ? byArn : byName;
     if (c === undefined || (ref.name !== undefined && ref.arn !== undefined && byArn?.id !== byName?.id)) {
       throw notFound(`The signaling channel ${ref.arn ?? ref.name ?? ''} does not exist.`);
@@ -170,7 +170,7 @@ export class ChannelRegistry {
     return c;
   }
 
-  #byName(name: string): ChannelRecord | undefined {
+  findByName(name: string): ChannelRecord | undefined {
     const r = this.#db.prepare('SELECT * FROM signaling_channels WHERE name = ?').get(name) as Row | undefined;
     return r === undefined ? undefined : toRecord(r);
   }
