@@ -28,6 +28,8 @@ openkvs serve [options]
   --log-level L       debug|info|warn|error|silent (default info)               env OPENKVS_LOG_LEVEL
   --tls-cert FILE     PEM certificate: serve HTTPS and WSS on the port           env OPENKVS_TLS_CERT
   --tls-key FILE      PEM private key for --tls-cert                            env OPENKVS_TLS_KEY
+  --tls-self-signed   serve HTTPS and WSS with a certificate generated into DIR/tls once  env OPENKVS_TLS_SELF_SIGNED
+  --http-port N       with TLS on, serve plain HTTP and WS on this port too (default: none)  env OPENKVS_HTTP_PORT
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -65,11 +67,13 @@ async function main(argv: string[]): Promise<number> {
         'log-level': { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
+        'tls-self-signed': { type: 'boolean' },
+        'http-port': { type: 'string' },
       },
       strict: true,
     });
     const flags: ConfigLayer = {};
-    const map: Record<string, string> = { port: 'port', host: 'host', 'data-dir': 'dataDir', region: 'region', auth: 'auth', 'log-level': 'logLevel', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey' };
+    const map: Record<string, string> = { port: 'port', host: 'host', 'data-dir': 'dataDir', region: 'region', auth: 'auth', 'log-level': 'logLevel', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey', 'tls-self-signed': 'tlsSelfSigned', 'http-port': 'httpPort' };
     for (const [flag, key] of Object.entries(map)) {
       const v = values[flag as keyof typeof values];
       if (v !== undefined) {
@@ -103,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
         `  export AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`,
         `  export AWS_DEFAULT_REGION=${config.region}`,
         // a self-signed certificate (the usual local case) is refused by the CLI unless it is given as the CA
-        `  aws --endpoint-url ${server.url}${config.tlsCert !== null ? ` --ca-bundle ${config.tlsCert}` : ''} kinesisvideo list-streams`,
+        `  aws --endpoint-url ${server.url}${server.tls !== null ? ` --ca-bundle ${server.tls.certFile}` : ''} kinesisvideo list-streams`,
         'Set OPENKVS_ACCESS_KEY_ID / OPENKVS_SECRET_ACCESS_KEY to choose your own instead.',
         '',
       ].join('\n') + '\n',
@@ -111,7 +115,17 @@ async function main(argv: string[]): Promise<number> {
   } else if (server.credentialsPath !== null) {
     process.stdout.write(`openkvs: root credentials are in ${server.credentialsPath} (access key ${c.accessKeyId})\n`);
   }
-  process.stdout.write(`openkvs: serving ${server.url}\n`);
+  if (server.tls?.selfSigned === true) {
+    const f = server.tls.certFile;
+    process.stdout.write(
+      [
+        `openkvs: TLS with the self-signed certificate ${f} (${server.tls.generated ? 'new: clients that trusted an earlier one must trust this one' : 'the stored one'}); clients trust it with`,
+        `  aws --ca-bundle ${f} …   or   export AWS_CA_BUNDLE=${f}`,
+        `  NODE_EXTRA_CA_CERTS=${f} node …      curl --cacert ${f} …      browsers: docs/tls.md`,
+      ].join('\n') + '\n',
+    );
+  }
+  process.stdout.write(`openkvs: serving ${server.url}${server.httpUrl !== null ? ` and plain HTTP on ${server.httpUrl}` : ''}\n`);
 
   await stopped;
   return 0;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -54,6 +53,7 @@ import { join, resolve } from 'node:path';
 import { SessionTokens } from './playback/session-token.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
+import { serverTls, type ServerTls } from './tls/server-tls.js';
 
 export type StartOptions = {
   clock?: Clock;
@@ -67,6 +67,10 @@ export type StartOptions = {
 export type RunningServer = {
   /** Base URL clients use (http(s)://host:port). */
   url: string;
+  /** With TLS and httpPort set: the plain-HTTP listener's base URL; otherwise null. */
+  httpUrl: string | null;
+  /** The certificate the main port serves (its file is the CA bundle clients need when self-signed); null without TLS. */
+  tls: Omit<ServerTls, 'cert' | 'key'> | null;
   port: number;
   credentials: Credentials;
   credentialsGenerated: boolean;
@@ -182,28 +186,31 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
 
   let ready = false;
   const app = createApp({ logger, verifier, operations, streamingRoutes: { '/putMedia': putMedia.route }, routers: [playbackRouter(playback), consoleRouter({ region: config.region })], publicUrl: config.publicUrl, isReady: () => ready });
-  const tls = config.tlsCert !== null && config.tlsKey !== null ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
+  const tls = await serverTls(config, logger.child('tls'));
   const server: Server = tls === null ? createServer(app) : createTlsServer(tls, app);
+  // plain HTTP beside TLS only when asked for, and on a port of its own: the TLS port never answers in clear
+  const plain: Server | null = tls !== null && config.httpPort !== null ? createServer(app) : null;
   const upgrade = signalingUpgrade({ hub, channels, verifier, log: logger.child('signaling') });
   server.on('upgrade', (req, socket, head) => {
     if (!upgrade(req, socket, head as Buffer)) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  // signaling over ws:// on the plain port: the same handler, whichever socket the upgrade came in on
+  plain?.on('upgrade', (req, socket, head) => server.emit('upgrade', req, socket, head));
+  await listen(server, config.port, config.host);
+  if (plain !== null) {
+    await listen(plain, config.httpPort ?? 0, config.host);
+  }
   retention.start();
   consumers.start();
   ready = true;
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `${tls === null ? 'http' : 'https'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
-  logger.info('listening', { url, dataDir: config.dataDir, region: config.region, auth: config.auth });
+  const urlHost = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
+  const url = `${tls === null ? 'http' : 'https'}://${urlHost}:${port}`;
+  const httpUrl = plain === null ? null : `http://${urlHost}:${(plain.address() as AddressInfo).port}`;
+  logger.info('listening', { url, httpUrl, dataDir: config.dataDir, region: config.region, auth: config.auth });
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -215,14 +222,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
       relay.close();
       hub.close();
       await consumers.close();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 5000);
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      await Promise.all([server, plain].map((s) => (s === null ? undefined : closeServer(s, options.shutdownGraceMs ?? 5000))));
       await retention.close();
       await store.close();
       db.close();
@@ -233,6 +233,8 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
 
   return {
     url,
+    httpUrl,
+    tls: tls === null ? null : { certFile: tls.certFile, selfSigned: tls.selfSigned, generated: tls.generated },
     port,
     credentials: creds.credentials,
     credentialsGenerated: creds.generated,
@@ -249,4 +251,26 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     relay,
     close,
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting; in-flight requests get graceMs to finish before their connections are cut. */
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

@@ -53,6 +53,13 @@ export type Config = {
   /** PEM files: when both are set the one port serves HTTPS and WSS, and every endpoint handed out says so. */
   tlsCert: string | null;
   tlsKey: string | null;
+  /**
+   * Serve HTTPS and WSS with a certificate generated into `<dataDir>/tls/` on first start and reused after
+   * (docs/tls.md); exclusive with tlsCert/tlsKey.
+   */
+  tlsSelfSigned: boolean;
+  /** With TLS on, a second port serving plain HTTP and WS as well; null = none (the TLS port never speaks plain HTTP). */
+  httpPort: number | null;
   /** TURN server URIs GetIceServerConfig returns (comma-separated in env/flags), e.g. turn:host:3478?transport=udp. */
   turnUris: string[];
   /** Shared secret of the TURN server (coturn `use-auth-secret`): GetIceServerConfig hands out time-limited credentials. */
@@ -111,6 +118,8 @@ export const DEFAULT_CONFIG: Config = {
   s3SecretAccessKey: null,
   tlsCert: null,
   tlsKey: null,
+  tlsSelfSigned: false,
+  httpPort: null,
   turnUris: [],
   turnSecret: null,
   turnCredentialTtlSeconds: 300,

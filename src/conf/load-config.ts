@@ -25,6 +25,8 @@ export const ENV_KEYS: Record<string, string> = {
   OPENKVS_S3_SECRET_ACCESS_KEY: 's3SecretAccessKey',
   OPENKVS_TLS_CERT: 'tlsCert',
   OPENKVS_TLS_KEY: 'tlsKey',
+  OPENKVS_TLS_SELF_SIGNED: 'tlsSelfSigned',
+  OPENKVS_HTTP_PORT: 'httpPort',
   OPENKVS_TURN_URIS: 'turnUris',
   OPENKVS_TURN_SECRET: 'turnSecret',
   OPENKVS_TURN_CREDENTIAL_TTL_SECONDS: 'turnCredentialTtlSeconds',
@@ -105,6 +107,8 @@ export function resolveConfig(...layers: ConfigLayer[]): Readonly<Config> {
     s3SecretAccessKey: v.optStr(merged, 's3SecretAccessKey', /^\S{3,128}$/, '3-128 non-space characters'),
     tlsCert: v.optStr(merged, 'tlsCert', /^.+$/, 'a PEM certificate file path'),
     tlsKey: v.optStr(merged, 'tlsKey', /^.+$/, 'a PEM private key file path'),
+    tlsSelfSigned: v.bool(merged, 'tlsSelfSigned', d.tlsSelfSigned),
+    httpPort: merged['httpPort'] === undefined || merged['httpPort'] === null ? null : v.intValue('httpPort', merged['httpPort'], 0, 0, 65535),
     turnUris: v.uriList(merged, 'turnUris', /^turns?:[^\s,]+$/),
     turnSecret: v.optStr(merged, 'turnSecret', /^\S{8,256}$/, '8-256 non-space characters'),
     turnCredentialTtlSeconds: v.int(merged, 'turnCredentialTtlSeconds', d.turnCredentialTtlSeconds, 5, 86_400),
@@ -120,6 +124,15 @@ export function resolveConfig(...layers: ConfigLayer[]): Readonly<Config> {
   }
   if ((config.tlsCert === null) !== (config.tlsKey === null)) {
     problems.push('tlsCert and tlsKey must be set together (--tls-cert / --tls-key)');
+  }
+  if (config.tlsSelfSigned && config.tlsCert !== null) {
+    problems.push('tlsSelfSigned and tlsCert/tlsKey are exclusive: serve either the given certificate or a generated one');
+  }
+  if (config.httpPort !== null && config.tlsCert === null && !config.tlsSelfSigned) {
+    problems.push('httpPort needs TLS on the main port (tlsCert/tlsKey or tlsSelfSigned): without it the main port already serves plain HTTP');
+  }
+  if (config.httpPort !== null && config.httpPort !== 0 && config.httpPort === config.port) {
+    problems.push(`httpPort and port must differ (both ${config.port})`);
   }
   if ((config.s3AccessKeyId === null) !== (config.s3SecretAccessKey === null)) {
     problems.push('s3AccessKeyId and s3SecretAccessKey must be set together');
