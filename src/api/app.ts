@@ -7,6 +7,11 @@ import { Input } from './input.js';
 import { MediaResponse, type OperationTable } from './operation.js';
 import { readBody } from './read-body.js';
 import { sendError } from './send-error.js';
+import type { Authorizer } from '../iam/authorizer.js';
+import { actionOfPath, extraActions, refsOfBody, type ResourceRefs } from '../iam/actions.js';
+import { clientRateLimit } from './client-rate-limit.js';
+import type { ClientRateLimiter } from '../util/client-rate-limiter.js';
+import { urlLimit } from './url-limit.js';
 
 /** A route that consumes the request body itself (PutMedia); auth has been checked before it runs. */
 export type StreamingRoute = (req: Request, res: Response, ctx: { requestId: string; caller: VerifiedCaller | null; body: Buffer | null }) => Promise<void>;
@@ -21,10 +26,14 @@ export type AppDeps = {
   logger: Logger;
   /** null when auth is off (explicit opt-in). */
   verifier: SigV4Verifier | null;
+  /** Policies of the caller's access key, checked after its signature (src/iam). */
+  authorizer: Authorizer;
   operations: OperationTable;
   streamingRoutes: Record<string, StreamingRoute>;
   publicUrl: string | null;
   isReady: () => boolean;
+  /** Per-client request rate over every route but /health; none when absent. */
+  clientLimiter?: ClientRateLimiter;
   /** GET routes that authenticate on their own (streaming-session URLs carry a signed token, not SigV4). */
   routers?: express.Router[];
 };
@@ -41,6 +50,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('x-amzn-RequestId', requestId);
     next();
   });
+  app.use(urlLimit());
+  app.use(clientRateLimit(deps.clientLimiter ?? null));
 
   app.get('/health', (_req, res) => {
     const ready = deps.isReady();
@@ -68,16 +79,20 @@ export function createApp(deps: AppDeps): express.Express {
           body = await readBody(req, MAX_PREREAD_SIGNED_BODY);
           caller = await authenticate(deps.verifier, req, body);
         }
+        authorize(deps.authorizer, caller, req.path, {}, refsOfHeaders(req), requestId);
         await streaming(req, res, { requestId, caller, body });
         return;
       }
       const body = await readBody(req);
-      await authenticate(deps.verifier, req, body);
+      const caller = await authenticate(deps.verifier, req, body);
       const op = deps.operations[req.path];
       if (op === undefined) {
         throw new KvsError('UnknownOperationException', `No operation is served at POST ${req.path}.`);
       }
-      const input = new Input(parseJson(body));
+      const json = parseJson(body);
+      const members = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : {};
+      authorize(deps.authorizer, caller, req.path, members, refsOfBody(members), requestId);
+      const input = new Input(json);
       const output = await op(input, { requestId, baseUrl: deps.publicUrl ?? `${req.protocol}://${req.headers.host ?? 'localhost'}` });
       if (output instanceof MediaResponse) {
         await sendMedia(res, output);
@@ -161,6 +176,34 @@ async function authenticate(verifier: SigV4Verifier | null, req: Request, body: 
     headers: req.headers,
     body,
   });
+}
+
+/** The action of the path, and the openkvs extras the members ask for (a stream's capacity), on the named resources. */
+function authorize(authorizer: Authorizer, caller: VerifiedCaller | null, path: string, members: Record<string, unknown>, refs: ResourceRefs, requestId: string): void {
+  const requested = actionOfPath(path);
+  if (requested === null) {
+    throw new KvsError('UnknownOperationException', `No operation is served at POST ${path}.`);
+  }
+  for (const r of [requested, ...extraActions(requested.action, members)]) {
+    authorizer.authorize(caller, r, refs, requestId);
+  }
+}
+
+function refsOfHeaders(req: Request): ResourceRefs {
+  const one = (name: string): string | undefined => {
+    const v = req.headers[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const refs: ResourceRefs = {};
+  const name = one('x-amzn-stream-name');
+  const arn = one('x-amzn-stream-arn');
+  if (name !== undefined) {
+    refs.streamName = name;
+  }
+  if (arn !== undefined) {
+    refs.streamArn = arn;
+  }
+  return refs;
 }
 
 function parseJson(body: Buffer): unknown {

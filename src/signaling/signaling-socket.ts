@@ -4,6 +4,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { SigV4Verifier } from '../auth/sigv4-verifier.js';
 import { ERROR_STATUS, KvsError } from '../errors/codes.js';
 import type { Logger } from '../util/logger.js';
+import type { Authorizer } from '../iam/authorizer.js';
+import { signalingAction } from '../iam/actions.js';
+import { clientKeyOf } from '../util/client-key.js';
+import type { ClientRateLimiter } from '../util/client-rate-limiter.js';
+import { MAX_URL_BYTES, isUrlTooLong } from '../util/url-limit.js';
 import type { ChannelRegistry } from './channel-registry.js';
 import type { Role, SignalingHub } from './signaling-hub.js';
 import { MAX_FRAME_BYTES, isClientId } from './signaling-messages.js';
@@ -16,7 +21,11 @@ export type SignalingSocketDeps = {
   channels: ChannelRegistry;
   /** null when auth is off. */
   verifier: SigV4Verifier | null;
+  /** ConnectAsMaster / ConnectAsViewer on the channel, checked after the signature. */
+  authorizer: Authorizer;
   log: Logger;
+  /** The same per-client request rate the HTTP routes draw on; none when absent. */
+  clientLimiter?: ClientRateLimiter;
 };
 
 /**
@@ -32,6 +41,11 @@ export function signalingUpgrade(deps: SignalingSocketDeps): (req: IncomingMessa
     if (role === null) {
       return false;
     }
+    const early = refusalBeforeAccept(deps, req);
+    if (early !== null) {
+      refuse(socket, early);
+      return true;
+    }
     void accept(deps, wss, req, socket, head, url, role).catch((err: unknown) => refuse(socket, err));
     return true;
   };
@@ -39,13 +53,12 @@ export function signalingUpgrade(deps: SignalingSocketDeps): (req: IncomingMessa
 
 async function accept(deps: SignalingSocketDeps, wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, role: Role): Promise<void> {
   const query = Object.fromEntries(url.searchParams.entries());
-  if (deps.verifier !== null) {
-    await deps.verifier.verifyPresigned({ method: 'GET', path: url.pathname, query, headers: req.headers, body: null });
-  }
+  const caller = deps.verifier === null ? null : await deps.verifier.verifyPresigned({ method: 'GET', path: url.pathname, query, headers: req.headers, body: null });
   const arn = query['X-Amz-ChannelARN'];
   if (arn === undefined) {
     throw new KvsError('InvalidArgumentException', 'X-Amz-ChannelARN is required.');
   }
+  deps.authorizer.authorize(caller, signalingAction(role), { channelArn: arn });
   const channel = deps.channels.find(arn);
   if (channel === undefined) {
     throw new KvsError('ResourceNotFoundException', `The signaling channel ${arn} does not exist.`);
@@ -99,6 +112,17 @@ async function accept(deps: SignalingSocketDeps, wss: WebSocketServer, req: Inco
     opened.on('error', () => link.closed());
     deps.log.debug('signaling client connected', { channel: channel.name, role, clientId });
   });
+}
+
+/** Checked before any parsing or signature work, as the HTTP routes do in their first middlewares. */
+function refusalBeforeAccept(deps: SignalingSocketDeps, req: IncomingMessage): KvsError | null {
+  if (isUrlTooLong(req.url)) {
+    return new KvsError('InvalidArgumentException', `The request URL exceeds ${MAX_URL_BYTES} bytes.`);
+  }
+  if (deps.clientLimiter !== undefined && !deps.clientLimiter.tryTake(clientKeyOf(req))) {
+    return new KvsError('ClientLimitExceededException', 'Too many requests from this client; slow down and retry.');
+  }
+  return null;
 }
 
 function refuse(socket: Duplex, err: unknown): void {

@@ -18,6 +18,8 @@ export type PutMediaOptions = {
   /** Extra headers, e.g. x-amz-content-sha256. */
   headers?: Record<string, string>;
   secret?: string;
+  /** Sign as another access key (with `secret`); default the test server's root key. */
+  accessKeyId?: string;
   /** Stop writing (and abort the request) after this many bytes. */
   abortAfterBytes?: number;
 };
@@ -42,7 +44,7 @@ export async function putMedia(baseUrl: string, body: Uint8Array, opts: PutMedia
     ...opts.headers,
   };
   const signer = new SignatureV4({
-    credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: opts.secret ?? TEST_SECRET },
+    credentials: { accessKeyId: opts.accessKeyId ?? TEST_ACCESS_KEY, secretAccessKey: opts.secret ?? TEST_SECRET },
     region: 'us-east-1',
     service: 'kinesisvideo',
     sha256: Sha256,

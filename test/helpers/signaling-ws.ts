@@ -17,9 +17,9 @@ export const encodePayload = (o: unknown): string => Buffer.from(JSON.stringify(
 export const decodePayload = <T>(b64: string): T => JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as T;
 
 /** Opens `<base>/signaling/{master,viewer}` for a channel; the base URL is the server's http(s) one. */
-export async function openSignaling(baseUrl: string, channelArn: string, role: 'MASTER' | 'VIEWER', clientId?: string, opts: { region?: string; ca?: Buffer } = {}): Promise<SignalingSocket> {
+export async function openSignaling(baseUrl: string, channelArn: string, role: 'MASTER' | 'VIEWER', clientId?: string, opts: { region?: string; ca?: Buffer; credentials?: { accessKeyId: string; secretAccessKey: string } } = {}): Promise<SignalingSocket> {
   const url = new URL(`${baseUrl}/signaling/${role === 'MASTER' ? 'master' : 'viewer'}`);
-  const signer = new SignatureV4({ service: 'kinesisvideo', region: opts.region ?? 'us-east-1', credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET }, sha256: Sha256 });
+  const signer = new SignatureV4({ service: 'kinesisvideo', region: opts.region ?? 'us-east-1', credentials: opts.credentials ?? { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET }, sha256: Sha256 });
   const query: Record<string, string> = { 'X-Amz-ChannelARN': channelArn, ...(clientId !== undefined ? { 'X-Amz-ClientId': clientId } : {}) };
   const req = await signer.presign({ method: 'GET', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, query, headers: { host: url.host } }, { expiresIn: 299 });
   const wsUrl = `${url.href.replace(/^http/, 'ws')}?${new URLSearchParams(req.query as Record<string, string>).toString()}`;
