@@ -52,6 +52,7 @@ import { peerSettingsOf } from './webrtc/peer-config.js';
 import { join, resolve } from 'node:path';
 import { SessionTokens } from './playback/session-token.js';
 import { systemClock, type Clock } from './util/clock.js';
+import { ClientRateLimiter } from './util/client-rate-limiter.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { serverTls, type ServerTls } from './tls/server-tls.js';
 
@@ -185,12 +186,14 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const operations: OperationTable = { ...served, ...unsupportedOperations(new Set(Object.keys(served))) };
 
   let ready = false;
-  const app = createApp({ logger, verifier, operations, streamingRoutes: { '/putMedia': putMedia.route }, routers: [playbackRouter(playback), consoleRouter({ region: config.region })], publicUrl: config.publicUrl, isReady: () => ready });
+  // one table for HTTP and signaling upgrades: a client's budget is the same whichever door it knocks on
+  const clientLimiter = new ClientRateLimiter(config.requestsPerSecondPerClient, config.requestBurstPerClient, clock);
+  const app = createApp({ logger, verifier, operations, streamingRoutes: { '/putMedia': putMedia.route }, routers: [playbackRouter(playback), consoleRouter({ region: config.region })], publicUrl: config.publicUrl, isReady: () => ready, clientLimiter });
   const tls = await serverTls(config, logger.child('tls'));
   const server: Server = tls === null ? createServer(app) : createTlsServer(tls, app);
   // plain HTTP beside TLS only when asked for, and on a port of its own: the TLS port never answers in clear
   const plain: Server | null = tls !== null && config.httpPort !== null ? createServer(app) : null;
-  const upgrade = signalingUpgrade({ hub, channels, verifier, log: logger.child('signaling') });
+  const upgrade = signalingUpgrade({ hub, channels, verifier, log: logger.child('signaling'), clientLimiter });
   server.on('upgrade', (req, socket, head) => {
     if (!upgrade(req, socket, head as Buffer)) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');

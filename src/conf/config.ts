@@ -43,6 +43,10 @@ export type Config = {
   getMediaCallsPerSecond: number;
   /** Seconds without data after which a PutMedia request is closed (KVS: 30). */
   putMediaIdleTimeoutSeconds: number;
+  /** Sustained requests per second one client (access key id, else address) may make on any route → ClientLimitExceededException. */
+  requestsPerSecondPerClient: number;
+  /** Requests one client may make at once above that rate. */
+  requestBurstPerClient: number;
   /** Directory whose JS/TS modules may be registered as frame hooks; null = `<dataDir>/hooks`. */
   hooksDir: string | null;
   /** S3-compatible endpoint for `s3://` image destinations (path-style), e.g. http://127.0.0.1:9000. */
@@ -111,6 +115,8 @@ export const DEFAULT_CONFIG: Config = {
   putMediaCallsPerSecond: 5,
   getMediaCallsPerSecond: 5,
   putMediaIdleTimeoutSeconds: 30,
+  requestsPerSecondPerClient: 500,
+  requestBurstPerClient: 1000,
   hooksDir: null,
   s3Endpoint: null,
   s3Region: null,

@@ -1,0 +1,63 @@
+import type { IncomingMessage } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { clientKeyOf } from '../../../src/util/client-key.js';
+import { ClientRateLimiter } from '../../../src/util/client-rate-limiter.js';
+import { ManualClock } from '../../../src/util/clock.js';
+
+describe('ClientRateLimiter', () => {
+  it('gives each client its own burst, then the rate', () => {
+    const clock = new ManualClock(0);
+    const limiter = new ClientRateLimiter(2, 3, clock);
+    expect([1, 2, 3, 4].map(() => limiter.tryTake('a'))).toEqual([true, true, true, false]);
+    expect(limiter.tryTake('b')).toBe(true);
+    clock.advance(500);
+    expect(limiter.tryTake('a')).toBe(true);
+    expect(limiter.tryTake('a')).toBe(false);
+  });
+
+  it('forgets clients once their bucket would be full again, and never holds more than its cap', () => {
+    const clock = new ManualClock(0);
+    const limiter = new ClientRateLimiter(10, 10, clock, 100);
+    for (let i = 0; i < 50; i++) {
+      limiter.tryTake(`c${i}`);
+    }
+    expect(limiter.size).toBe(50);
+    clock.advance(1000); // 10 tokens at 10/s: every bucket has refilled
+    limiter.tryTake('late');
+    expect(limiter.size).toBe(1);
+    for (let i = 0; i < 500; i++) {
+      limiter.tryTake(`d${i}`);
+    }
+    expect(limiter.size).toBe(100);
+  });
+
+  it('keeps a client that is still being limited when it is not the oldest', () => {
+    const clock = new ManualClock(0);
+    const limiter = new ClientRateLimiter(1, 1, clock, 2);
+    limiter.tryTake('a');
+    limiter.tryTake('b');
+    limiter.tryTake('a'); // a is now the most recent; b goes first when room is needed
+    limiter.tryTake('c');
+    expect(limiter.tryTake('a')).toBe(false);
+  });
+});
+
+const req = (headers: Record<string, string>, url = '/', remoteAddress = '203.0.113.7'): IncomingMessage =>
+  ({ headers, url, socket: { remoteAddress } }) as unknown as IncomingMessage;
+
+describe('clientKeyOf', () => {
+  it('is the access key id of a header-signed request', () => {
+    const auth = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/us-east-1/kinesisvideo/aws4_request, SignedHeaders=host, Signature=' + 'a'.repeat(64);
+    expect(clientKeyOf(req({ authorization: auth }))).toBe('key:AKIDEXAMPLE');
+  });
+
+  it('is the access key id of a presigned URL', () => {
+    expect(clientKeyOf(req({}, '/signaling/master?X-Amz-Credential=AKIDPRESIGNED%2F20261207%2Fus-east-1%2Fkinesisvideo%2Faws4_request&X-Amz-Signature=00'))).toBe('key:AKIDPRESIGNED');
+  });
+
+  it('falls back to the address for anything else, including key ids that could not be real', () => {
+    expect(clientKeyOf(req({}))).toBe('ip:203.0.113.7');
+    expect(clientKeyOf(req({ authorization: 'AWS4-HMAC-SHA256 Credential=../../x/y' }))).toBe('ip:203.0.113.7');
+    expect(clientKeyOf(req({}, '/hls/v1/x?X-Amz-Credential=%00evil%2Fx'))).toBe('ip:203.0.113.7');
+  });
+});
