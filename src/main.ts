@@ -119,9 +119,11 @@ async function main(argv: string[]): Promise<number> {
     const f = server.tls.certFile;
     process.stdout.write(
       [
-        `openkvs: TLS with the self-signed certificate ${f} (${server.tls.generated ? 'new: clients that trusted an earlier one must trust this one' : 'the stored one'}); clients trust it with`,
-        `  aws --ca-bundle ${f} …   or   export AWS_CA_BUNDLE=${f}`,
-        `  NODE_EXTRA_CA_CERTS=${f} node …      curl --cacert ${f} …      browsers: docs/tls.md`,
+        `openkvs: TLS with the self-signed certificate ${f} (${server.tls.generated ? 'new: clients that trusted an earlier one must trust this one' : 'the stored one'}). Clients trust it with:`,
+        // export lines of their own, ready to paste into a shell, as the credentials above are
+        `  export AWS_CA_BUNDLE=${f}        # the AWS CLI (or: aws --ca-bundle ${f} …)`,
+        `  export NODE_EXTRA_CA_CERTS=${f}  # Node.js and the AWS SDK for JavaScript, read at process start`,
+        `  # curl --cacert ${f} …; browsers and other clients: docs/tls.md`,
       ].join('\n') + '\n',
     );
   }
