@@ -21,6 +21,9 @@ import { PutMediaService } from './ingest/put-media-route.js';
 import { RetentionSweeper } from './retention/retention-sweeper.js';
 import { openDatabase, type Db } from './store/database.js';
 import { EmbeddedFragmentStore } from './store/embedded/embedded-fragment-store.js';
+import { KmsService } from './kms/kms-service.js';
+import { loadOrCreateMasterKey } from './kms/master-key.js';
+import { kmsKeyOperations } from './api/operations/kms-keys.js';
 import type { FragmentStore } from './store/fragment-store.js';
 import { MemoryBuffer } from './store/memory-buffer.js';
 import { FragmentReader } from './core/fragment-reader.js';
@@ -99,7 +102,24 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const creds = loadOrCreateRootCredentials(config.dataDir, configured);
   const registry = new StreamRegistry(db, { region: config.region, accountId: config.accountId, clock });
 
-  const store = new EmbeddedFragmentStore(db, config.dataDir, clock);
+  const master = loadOrCreateMasterKey(config.dataDir, config.masterKeyFile);
+  if (master.generated) {
+    logger.info('generated the master key of encryption at rest: back it up, the stored media cannot be read without it (docs/encryption.md)', { path: master.path });
+  }
+  const kms = new KmsService(db, {
+    master: master.key,
+    region: config.region,
+    accountId: config.accountId,
+    encrypt: config.encryption === 'on',
+    kmsKeyRefOf: (id) => registry.byId(id)?.kmsKeyId,
+    kmsKeyRefsInUse: () => registry.all().map((s) => s.kmsKeyId),
+    now: () => clock.now(),
+  });
+  const masterProblem = kms.checkMasterKey();
+  if (masterProblem !== null) {
+    logger.warn('the master key does not open the stored keys: encrypted streams answer KMS errors until the right one is configured', { path: master.path, problem: masterProblem });
+  }
+  const store = new EmbeddedFragmentStore(db, config.dataDir, clock, kms.cipher);
   const buffer = new MemoryBuffer();
   const retention = new RetentionSweeper(registry, store, buffer, clock, logger.child('retention'));
   const reader = new FragmentReader(store, buffer, clock);
@@ -178,6 +198,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     ...archivedMediaOperations({ registry, reader }),
     ...streamingSessionOperations({ registry, reader, tokens, clock, packager }),
     ...getClipOperations({ registry, reader, packager }),
+    ...kmsKeyOperations({ kms }),
     ...getImagesOperations({ registry, sampler: ffmpeg === null ? null : new ImageSampler(reader, () => ffmpeg.path) }),
     ...frameConsumerOperations({ registry, consumers, reader }),
     ...signalingRelayOperations({ channels, relay }),

@@ -85,6 +85,10 @@ export type Config = {
   webrtcHostAddresses: string[];
   /** Tests and single-machine development: the server's peers pair and answer 127.0.0.1 candidates only. */
   webrtcLoopbackOnly: boolean;
+  /** 'on' (default, as KVS always encrypts): new fragments are sealed with AES-256-GCM under per-stream data keys (docs/encryption.md). */
+  encryption: 'on' | 'off';
+  /** The master key that wraps every KMS key's material; null = `<dataDir>/master.key`, generated on first start. */
+  masterKeyFile: string | null;
 };
 
 export const DEFAULT_PORT = 8080;
@@ -135,6 +139,8 @@ export const DEFAULT_CONFIG: Config = {
   webrtcIceServers: [],
   webrtcHostAddresses: [],
   webrtcLoopbackOnly: false,
+  encryption: 'on',
+  masterKeyFile: null,
 };
 
 export class ConfigError extends Error {

@@ -38,6 +38,8 @@ export const ENV_KEYS: Record<string, string> = {
   OPENKVS_WEBRTC_ICE_SERVERS: 'webrtcIceServers',
   OPENKVS_WEBRTC_HOST_ADDRESSES: 'webrtcHostAddresses',
   OPENKVS_WEBRTC_LOOPBACK_ONLY: 'webrtcLoopbackOnly',
+  OPENKVS_ENCRYPTION: 'encryption',
+  OPENKVS_MASTER_KEY_FILE: 'masterKeyFile',
 };
 
 export function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
@@ -122,6 +124,8 @@ export function resolveConfig(...layers: ConfigLayer[]): Readonly<Config> {
     webrtcIceServers: v.uriList(merged, 'webrtcIceServers', /^(stuns?|turns?):[^\s,]+$/),
     webrtcHostAddresses: v.uriList(merged, 'webrtcHostAddresses', /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/),
     webrtcLoopbackOnly: v.bool(merged, 'webrtcLoopbackOnly', d.webrtcLoopbackOnly),
+    encryption: v.oneOf(merged, 'encryption', d.encryption, ['on', 'off'] as const),
+    masterKeyFile: v.optStr(merged, 'masterKeyFile', /^.+$/, 'a file path'),
   };
   if ((config.accessKeyId === null) !== (config.secretAccessKey === null)) {
     problems.push('accessKeyId and secretAccessKey must be set together (OPENKVS_ACCESS_KEY_ID / OPENKVS_SECRET_ACCESS_KEY)');

@@ -1,4 +1,5 @@
 import { KvsError } from '../errors/codes.js';
+import { KmsKeyError } from '../errors/kms-error.js';
 import { retentionCutoffMs, type StreamRecord } from './stream-record.js';
 import type { Clock } from '../util/clock.js';
 import type { FragmentQuery, FragmentRecord, FragmentStore, StoredTrackInfo } from '../store/fragment-store.js';
@@ -47,7 +48,10 @@ export class FragmentReader {
     return f !== undefined && f.serverTimestampMs >= retentionCutoffMs(stream, this.#clock.now()) ? f : undefined;
   }
 
-  /** The stored bytes (producer Tags + Cluster); undefined if the fragment expired or vanished meanwhile. */
+  /**
+   * The stored bytes (producer Tags + Cluster); undefined if the fragment expired or vanished meanwhile. Rejects
+   * with KmsKeyError when the stream's key cannot open them (disabled, missing, another master key).
+   */
   bytes(stream: StreamRecord, f: FragmentRecord): Promise<Uint8Array | undefined> {
     if (stream.retentionHours === 0) {
       return Promise.resolve(this.#buffer.read(stream.id, f.fragmentNumber));
@@ -56,7 +60,7 @@ export class FragmentReader {
     if (hit !== undefined) {
       return hit;
     }
-    const bytes = this.#store.readBytes(f).catch(() => undefined);
+    const bytes = this.#store.readBytes(f).catch(keyProblemOrGone);
     this.#remember(f, bytes);
     return bytes;
   }
@@ -70,7 +74,10 @@ export class FragmentReader {
     if (missing.length === 0) {
       return;
     }
-    const all = this.#store.readMany(missing).catch(() => missing.map(() => undefined));
+    const all = this.#store.readMany(missing).catch((err: unknown) => {
+      keyProblemOrGone(err);
+      return missing.map(() => undefined);
+    });
     missing.forEach((f, i) => this.#remember(f, all.then((r) => r[i])));
   }
 
@@ -98,7 +105,15 @@ export class FragmentReader {
   }
 
   #remember(f: FragmentRecord, bytes: Promise<Uint8Array | undefined>): void {
-    this.#cache.set(cacheKey(f), { bytes, size: f.size });
+    const entry = { bytes, size: f.size };
+    // A key problem is not remembered: once the key is enabled again the next read must succeed.
+    bytes.catch(() => {
+      if (this.#cache.get(cacheKey(f)) === entry) {
+        this.#cache.delete(cacheKey(f));
+        this.#cachedBytes -= f.size;
+      }
+    });
+    this.#cache.set(cacheKey(f), entry);
     this.#cachedBytes += f.size;
     while (this.#cachedBytes > SHARED_READ_CACHE_BYTES && this.#cache.size > 1) {
       const [oldKey, old] = this.#cache.entries().next().value as [string, { size: number }];
@@ -122,6 +137,14 @@ export class FragmentReader {
 }
 
 const cacheKey = (f: FragmentRecord): string => `${f.streamId}:${f.fragmentNumber}`;
+
+/** A read that failed because of the stream's key says so; any other failure means the fragment is gone. */
+function keyProblemOrGone(err: unknown): undefined {
+  if (err instanceof KmsKeyError) {
+    throw err;
+  }
+  return undefined;
+}
 
 function filterBuffered(all: FragmentRecord[], q: ReadQuery): FragmentRecord[] {
   const key = (f: FragmentRecord): number => (q.timestampKind === 'producer' ? f.producerTimestampMs : f.serverTimestampMs);

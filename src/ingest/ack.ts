@@ -2,6 +2,8 @@
 // Java PutMedia client parse them (kvs-api.md §3.1): EventType, FragmentTimecode (bare number), FragmentNumber
 // (string), ErrorId (bare number), ErrorCode.
 
+import { KMS_ACK_ERRORS, type KmsProblem } from '../errors/kms-error.js';
+
 export const AckErrorId = {
   STREAM_READ_ERROR: 4000,
   MAX_FRAGMENT_SIZE_REACHED: 4001,
@@ -14,6 +16,7 @@ export const AckErrorId = {
   FRAGMENT_METADATA_LIMIT_REACHED: 4009,
   /** openkvs: the stream's fixed capacity (fragments/s, bytes/s or byte budget) is exhausted; no ErrorCode is sent. */
   CAPACITY_EXCEEDED: 4013,
+  ...KMS_ACK_ERRORS,
   INTERNAL_ERROR: 5000,
   ARCHIVAL_ERROR: 5001,
 } as const;
@@ -30,6 +33,7 @@ const JAVA_ERROR_CODES = new Set<AckErrorName>([
   'INVALID_MKV_DATA',
   'INVALID_PRODUCER_TIMESTAMP',
   'STREAM_NOT_ACTIVE',
+  ...(Object.keys(KMS_ACK_ERRORS) as KmsProblem[]),
   'INTERNAL_ERROR',
   'ARCHIVAL_ERROR',
 ]);

@@ -1,5 +1,6 @@
 import type { StreamRecord } from '../core/stream-record.js';
 import { ParseError } from '../formats/errors.js';
+import { KmsKeyError } from '../errors/kms-error.js';
 import type { IngestParser, ParsedFragment, ParsedHeader } from '../media/parse-events.js';
 import type { FragmentStore, NewFragment } from '../store/fragment-store.js';
 import type { MemoryBuffer } from '../store/memory-buffer.js';
@@ -221,7 +222,8 @@ export class IngestSession {
         this.#ack('PERSISTED', cur);
       } else {
         this.#d.log.error('putMedia() | persisting a fragment failed', { err: res.reason instanceof Error ? res.reason.message : String(res.reason) });
-        this.#fragmentError('ARCHIVAL_ERROR', cur);
+        // A key problem (docs/encryption.md) is the KVS KMS ack; nothing of the fragment was written.
+        this.#fragmentError(res.reason instanceof KmsKeyError ? res.reason.problem : 'ARCHIVAL_ERROR', cur);
       }
     });
     this.#lastAck = p;

@@ -1,6 +1,7 @@
 import type { FragmentReader } from '../../core/fragment-reader.js';
 import type { StreamRegistry } from '../../core/stream-registry.js';
 import { invalidArgument, notFound } from '../../errors/codes.js';
+import { KmsKeyError } from '../../errors/kms-error.js';
 import { errorChunk, kvsChunkParts } from '../../formats/mkv/kvs-fragment-tags.js';
 import type { Input } from '../input.js';
 import { MediaResponse, epochSeconds, type OperationTable } from '../operation.js';
@@ -154,7 +155,17 @@ async function* fragmentChunks(deps: ArchivedMediaDeps, streamId: number, number
     // Re-read the stream each time: a retention decrease or a deletion during a long response takes effect at once.
     const stream = deps.registry.byId(streamId);
     const f = stream === undefined ? undefined : deps.reader.get(stream, n);
-    const bytes = stream === undefined || f === undefined ? undefined : await deps.reader.bytes(stream, f);
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = stream === undefined || f === undefined ? undefined : await deps.reader.bytes(stream, f);
+    } catch (err) {
+      if (err instanceof KmsKeyError) {
+        // as GetMedia: the key problem as an error chunk, then the end (every other fragment shares the key)
+        yield errorChunk(n, err.problem, err.errorId);
+        return;
+      }
+      throw err;
+    }
     const info = f === undefined ? undefined : deps.reader.trackInfo(f.trackInfoId);
     if (f === undefined || bytes === undefined || info === undefined) {
       yield errorChunk(n, 'FRAGMENT_NOT_FOUND', FRAGMENT_NOT_FOUND);

@@ -24,7 +24,7 @@ const MAX_CLIP_BYTES = 100 * 1024 * 1024;
  */
 export function getClipOperations(deps: GetClipDeps): OperationTable {
   return {
-    '/getClip': (input) => {
+    '/getClip': async (input) => {
       const ref = streamRef(input);
       const selector = input.obj('ClipFragmentSelector', { required: true });
       const type = selector?.enumOf('FragmentSelectorType', SELECTOR_TYPES, { required: true });
@@ -51,6 +51,8 @@ export function getClipOperations(deps: GetClipDeps): OperationTable {
       const tracks = playTrackList(playTracks(info));
       const init = deps.packager.init(tracks);
       const numbers = new Set(tracks.map((t) => t.number));
+      // Read before the 200: a key problem (docs/encryption.md) is then a KVS-shaped error, not a cut-off clip.
+      await deps.reader.bytes(stream, first);
       return new MediaResponse('video/mp4', (signal) =>
         (async function* () {
           yield init;

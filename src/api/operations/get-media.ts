@@ -3,6 +3,7 @@ import type { ReadLimits } from '../../core/read-limits.js';
 import type { StreamRecord } from '../../core/stream-record.js';
 import type { StreamRegistry } from '../../core/stream-registry.js';
 import { invalidArgument } from '../../errors/codes.js';
+import { KmsKeyError } from '../../errors/kms-error.js';
 import { errorChunk, kvsChunkParts, leadingFragmentTags, trailingFragmentTags } from '../../formats/mkv/kvs-fragment-tags.js';
 import type { FragmentRecord } from '../../store/fragment-store.js';
 import type { FragmentFeed } from '../../stream/fragment-feed.js';
@@ -169,7 +170,18 @@ async function* chunks(deps: GetMediaDeps, leadingFor: (f: FragmentRecord) => Ui
             page.filter((p) => (ahead += p.size) <= READ_AHEAD_BYTES || p === f),
           );
         }
-        const parts = await chunk(deps, leadingFor, current, f);
+        let parts: Uint8Array[];
+        try {
+          parts = await chunk(deps, leadingFor, current, f);
+        } catch (err) {
+          if (err instanceof KmsKeyError) {
+            // The 200 is out: the key problem goes as an error chunk (AWS_KINESISVIDEO_ERROR_ID 4500–4506) and
+            // the response ends, as every later fragment would fail the same way (docs/encryption.md).
+            yield [errorChunk(f.fragmentNumber, err.problem, err.errorId)];
+            return;
+          }
+          throw err;
+        }
         await pace.before(
           parts.reduce((n, p) => n + p.length, 0),
           current.capacity.readBytesPerSecond,

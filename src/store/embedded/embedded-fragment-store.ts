@@ -6,6 +6,7 @@ import type { ParsedHeader } from '../../media/parse-events.js';
 import type { TrackInfo } from '../../media/track.js';
 import type { Clock } from '../../util/clock.js';
 import type { Db } from '../database.js';
+import type { FragmentCipher } from '../fragment-cipher.js';
 import type { FragmentQuery, FragmentRecord, FragmentStore, NewFragment, StoredTrackInfo } from '../fragment-store.js';
 import { GroupCommitter } from './group-committer.js';
 import { SEGMENT_MAX_AGE_MS, SEGMENT_MAX_BYTES, appendToSegment, segmentPath, streamDir, type OpenSegment } from './segment-writer.js';
@@ -22,7 +23,15 @@ type FragmentRow = {
   size: number;
   tags_size: number;
   track_info_id: number;
+  /** Encryption at rest: the data key, nonce and tag it was sealed with; all null for bytes stored as they came. */
+  data_key_id: number | null;
+  enc_nonce: Buffer | null;
+  enc_tag: Buffer | null;
 };
+
+/** Where a fragment's bytes are and how to open them. */
+type Location = Pick<FragmentRow, 'segment_id' | 'offset' | 'size' | 'data_key_id' | 'enc_nonce' | 'enc_tag'>;
+const LOCATION_SQL = 'SELECT segment_id, offset, size, data_key_id, enc_nonce, enc_tag FROM fragments WHERE stream_id = ? AND fragment_number = ?';
 
 type Statement = Database.Statement<unknown[]>;
 
@@ -79,14 +88,17 @@ export class EmbeddedFragmentStore implements FragmentStore {
   /** Track infos never change once written; readers ask for one per chunk. */
   readonly #trackInfoCache = new Map<number, StoredTrackInfo>();
   readonly #readHandles = new Map<string, Promise<fsp.FileHandle>>();
+  /** Seals fragments before they are written and opens them after reads; null: store and read bytes as they are. */
+  readonly #cipher: FragmentCipher | null;
 
-  constructor(db: Db, dataDir: string, clock: Clock) {
+  constructor(db: Db, dataDir: string, clock: Clock, cipher: FragmentCipher | null = null) {
     this.#db = db;
     this.#dataDir = dataDir;
     this.#clock = clock;
+    this.#cipher = cipher;
     const insert = db.prepare(
-      `INSERT INTO fragments (stream_id, fragment_number, producer_ts_ms, server_ts_ms, duration_ms, timecode, segment_id, offset, size, tags_size, track_info_id)
-       VALUES (@stream_id, @fragment_number, @producer_ts_ms, @server_ts_ms, @duration_ms, @timecode, @segment_id, @offset, @size, @tags_size, @track_info_id)`,
+      `INSERT INTO fragments (stream_id, fragment_number, producer_ts_ms, server_ts_ms, duration_ms, timecode, segment_id, offset, size, tags_size, track_info_id, data_key_id, enc_nonce, enc_tag)
+       VALUES (@stream_id, @fragment_number, @producer_ts_ms, @server_ts_ms, @duration_ms, @timecode, @segment_id, @offset, @size, @tags_size, @track_info_id, @data_key_id, @enc_nonce, @enc_tag)`,
     );
     const insertSegment = db.prepare('INSERT OR IGNORE INTO segments (id, stream_id, created_ms) VALUES (@id, @stream_id, @created_ms)');
     const insertTrackInfo = db.prepare(
@@ -190,9 +202,13 @@ export class EmbeddedFragmentStore implements FragmentStore {
     let committed: Promise<void> | undefined;
     let seg: OpenSegment | undefined;
     try {
+      const plain = f.tagsBytes !== null && f.tagsBytes.length > 0 ? [f.tagsBytes, f.clusterBytes] : [f.clusterBytes];
+      // Sealed before a byte is written: a key problem fails the fragment with nothing on disk, and what is
+      // fsync'd (and PERSISTED) is the ciphertext itself.
+      const sealed = this.#cipher?.seal(f.streamId, f.fragmentNumber, plain) ?? null;
+      const parts = sealed === null ? plain : [sealed.bytes];
       seg = await this.#segmentFor(f.streamId);
       seg.inFlight++;
-      const parts = f.tagsBytes !== null && f.tagsBytes.length > 0 ? [f.tagsBytes, f.clusterBytes] : [f.clusterBytes];
       const tagsSize = f.tagsBytes?.length ?? 0;
       const size = tagsSize + f.clusterBytes.length;
       const offset = await appendToSegment(seg, parts);
@@ -208,6 +224,9 @@ export class EmbeddedFragmentStore implements FragmentStore {
         size,
         tags_size: tagsSize,
         track_info_id: f.trackInfoId,
+        data_key_id: sealed?.dataKeyId ?? null,
+        enc_nonce: sealed === null ? null : Buffer.from(sealed.nonce),
+        enc_tag: sealed === null ? null : Buffer.from(sealed.tag),
       };
       await previous;
       const trackInfo = this.#pendingTrackInfos.get(f.trackInfoId) ?? null;
@@ -275,9 +294,7 @@ export class EmbeddedFragmentStore implements FragmentStore {
   }
 
   async readBytes(f: FragmentRecord): Promise<Uint8Array> {
-    const row = this.#sql('SELECT segment_id, offset, size FROM fragments WHERE stream_id = ? AND fragment_number = ?').get(f.streamId, f.fragmentNumber) as
-      | { segment_id: number; offset: number; size: number }
-      | undefined;
+    const row = this.#sql(LOCATION_SQL).get(f.streamId, f.fragmentNumber) as Location | undefined;
     if (row === undefined) {
       throw new Error(`fragment ${f.fragmentNumber} is gone`);
     }
@@ -287,18 +304,26 @@ export class EmbeddedFragmentStore implements FragmentStore {
     if (bytesRead !== row.size) {
       throw new Error(`fragment ${f.fragmentNumber}: segment file is shorter than its index entry`);
     }
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+    return this.#decrypt(f, row, new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
+  }
+
+  #decrypt(f: FragmentRecord, loc: Omit<Location, 'segment_id' | 'offset' | 'size'>, bytes: Uint8Array): Uint8Array {
+    if (loc.data_key_id === null || loc.enc_nonce === null || loc.enc_tag === null) {
+      return bytes;
+    }
+    if (this.#cipher === null) {
+      throw new Error(`fragment ${f.fragmentNumber} is encrypted and this store has no cipher`);
+    }
+    return this.#cipher.open(f.streamId, f.fragmentNumber, { dataKeyId: loc.data_key_id, nonce: loc.enc_nonce, tag: loc.enc_tag }, bytes);
   }
 
   async readMany(fragments: readonly FragmentRecord[]): Promise<(Uint8Array | undefined)[]> {
-    type Loc = { index: number; segment: number; offset: number; size: number };
+    type Loc = { index: number; segment: number; offset: number; size: number; row: Location; f: FragmentRecord };
     const locs: Loc[] = [];
     fragments.forEach((f, index) => {
-      const row = this.#sql('SELECT segment_id, offset, size FROM fragments WHERE stream_id = ? AND fragment_number = ?').get(f.streamId, f.fragmentNumber) as
-        | { segment_id: number; offset: number; size: number }
-        | undefined;
+      const row = this.#sql(LOCATION_SQL).get(f.streamId, f.fragmentNumber) as Location | undefined;
       if (row !== undefined) {
-        locs.push({ index, segment: row.segment_id, offset: row.offset, size: row.size });
+        locs.push({ index, segment: row.segment_id, offset: row.offset, size: row.size, row, f });
       }
     });
     // Runs of fragments that sit back to back in one segment become one read.
@@ -327,7 +352,7 @@ export class EmbeddedFragmentStore implements FragmentStore {
         const { bytesRead } = await fh.read(buf, 0, length, first.offset);
         for (const loc of run) {
           if (loc.offset - first.offset + loc.size <= bytesRead) {
-            out[loc.index] = new Uint8Array(buf.buffer, buf.byteOffset + loc.offset - first.offset, loc.size);
+            out[loc.index] = this.#decrypt(loc.f, loc.row, new Uint8Array(buf.buffer, buf.byteOffset + loc.offset - first.offset, loc.size));
           }
         }
       }),
