@@ -3,7 +3,7 @@
 // (webrtc-view.js). Everything it shows comes from signed KVS API calls made here with the credentials typed into
 // the login form.
 
-import { AUTH_ERRORS, KvsClient, KvsError } from './kvs.js';
+import { DENIAL_ERRORS, KvsClient, KvsError, errorText } from './kvs.js';
 import { Player } from './player.js';
 import { describeEvent, findGaps, labelColor, renderTimeline, toEvents, toFragments } from './timeline.js';
 import { hangUp, matchWebrtcRoute, setUpWebrtc, showCall, showChannels } from './webrtc-view.js';
@@ -98,11 +98,8 @@ function showError(id, err) {
     node.textContent = '';
     return;
   }
-  let text = err instanceof KvsError ? err.toString() : err instanceof Error ? err.message : String(err);
-  if (err instanceof KvsError && AUTH_ERRORS.has(err.type) && client !== null) {
-    text += '\nThe server refused these credentials: log out and log in again.';
-  }
-  node.textContent = text;
+  // before login the form itself says what to do; after it, errorText adds the hint
+  node.textContent = client === null && err instanceof KvsError ? err.toString() : errorText(err);
   node.hidden = false;
 }
 
@@ -161,11 +158,14 @@ async function onLogin(ev) {
   showError('login-error', null);
   const probe = clientFor(candidate);
   try {
-    // One cheap signed call proves the key before anything is kept.
+    // One cheap signed call proves the key before anything is kept. A policy refusal proves it too: the server
+    // only judges policies after the signature checked out (a producer or consumer key may not list streams).
     await probe.call('/listStreams', { MaxResults: 1 });
   } catch (err) {
-    showError('login-error', err);
-    return;
+    if (!(err instanceof KvsError && DENIAL_ERRORS.has(err.type))) {
+      showError('login-error', err);
+      return;
+    }
   } finally {
     button.disabled = false;
   }
@@ -629,6 +629,10 @@ async function start() {
     list.tokens = [undefined];
     list.index = 0;
     void route();
+  });
+  $('open-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    location.hash = `#/streams/${encodeURIComponent($('open-name').value.trim())}`;
   });
   $('page-size').addEventListener('change', () => {
     list.tokens = [undefined];

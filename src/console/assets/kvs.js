@@ -20,14 +20,21 @@ export class KvsError extends Error {
 }
 
 /** Errors that mean the credentials themselves are wrong, not the request. */
-export const AUTH_ERRORS = new Set([
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'MissingAuthenticationTokenException',
-  'IncompleteSignatureException',
-  'AccessDeniedException',
-  'NotAuthorizedException',
-]);
+export const AUTH_ERRORS = new Set(['UnrecognizedClientException', 'InvalidSignatureException', 'MissingAuthenticationTokenException', 'IncompleteSignatureException']);
+
+/** Errors that mean the key is genuine but its policies do not allow this action on this resource. */
+export const DENIAL_ERRORS = new Set(['AccessDeniedException', 'NotAuthorizedException']);
+
+/** What the page shows for a failed call, with what to do about it. */
+export function errorText(err) {
+  let text = err instanceof KvsError ? err.toString() : err instanceof Error ? err.message : String(err);
+  if (err instanceof KvsError && AUTH_ERRORS.has(err.type)) {
+    text += '\nThe server refused these credentials: log out and log in again.';
+  } else if (err instanceof KvsError && DENIAL_ERRORS.has(err.type)) {
+    text += "\nThis access key's policies do not allow it: ask an administrator (openkvs keys, docs/security.md).";
+  }
+  return text;
+}
 
 export class KvsClient {
   /**

@@ -3,7 +3,7 @@
 // #/webrtc/<channel>[?role=MASTER|VIEWER&clientId=…&loopback=1&join=1]. loopback=1 keeps only 127.0.0.1 ICE
 // candidates (both peers on one machine, as in the browser tests); join=1 joins at once.
 
-import { AUTH_ERRORS, KvsClient, KvsError } from './kvs.js';
+import { KvsClient, KvsError, errorText } from './kvs.js';
 import { Call, MASTER_PEER, newViewerId } from './webrtc.js';
 
 const $ = (id) => document.getElementById(id);
@@ -41,11 +41,7 @@ function showError(id, err) {
     node.textContent = '';
     return;
   }
-  let text = err instanceof KvsError ? err.toString() : err instanceof Error ? err.message : String(err);
-  if (err instanceof KvsError && AUTH_ERRORS.has(err.type)) {
-    text += '\nThe server refused these credentials: log out and log in again.';
-  }
-  node.textContent = text;
+  node.textContent = errorText(err);
   node.hidden = false;
 }
 
