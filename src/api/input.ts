@@ -6,9 +6,11 @@ import { invalidArgument } from '../errors/codes.js';
 export type StrRule = { required?: boolean; min?: number; max?: number; pattern?: RegExp };
 export type IntRule = { required?: boolean; min?: number; max?: number };
 
+// Names: KVS's [a-zA-Z0-9_.-]+ except "." and "..", which KVS accepts but which would be path segments where a
+// name becomes part of a path (image files under <dir>/<StreamName>/…, S3 keys): refused everywhere instead.
 export const PATTERNS = {
-  name: /^[a-zA-Z0-9_.-]+$/,
-  arn: /^arn:[a-z\d-]+:kinesisvideo:[a-z0-9-]+:[0-9]+:[a-z]+\/[a-zA-Z0-9_.-]+\/[0-9]+$/,
+  name: /^(?!\.\.?$)[a-zA-Z0-9_.-]+$/,
+  arn: /^arn:[a-z\d-]+:kinesisvideo:[a-z0-9-]+:[0-9]+:[a-z]+\/(?!\.\.?\/)[a-zA-Z0-9_.-]+\/[0-9]+$/,
   mediaType: /^[\w\-.+]+\/[\w\-.+]+(,[\w\-.+]+\/[\w\-.+]+)*$/,
   version: /^[a-zA-Z0-9]+$/,
   nextToken: /^[a-zA-Z0-9+/=]*$/,

@@ -53,8 +53,8 @@ export function imageGenerationOf(stored: unknown): ImageGeneration | null {
 export type Destination = { kind: 'file'; dir: string } | { kind: 'http'; uri: string } | { kind: 's3'; bucket: string; prefix: string };
 
 /**
- * Where `DestinationConfig.Uri` sends images; null for a scheme openkvs cannot deliver to. `file://./dir` is relative
- * to the server's working directory, `file://localhost/abs` absolute.
+ * Where `DestinationConfig.Uri` sends images; null for a scheme openkvs cannot deliver to, or a path that is not plain.
+ * `file://./dir` is relative to the server's working directory, `file://localhost/abs` absolute.
  */
 export function destinationOf(uri: string, cwd: string): Destination | null {
   const m = /^([a-zA-Z_0-9]+):(?:\/\/)?([^/]+)\/?(.*)$/.exec(uri);
@@ -67,6 +67,9 @@ export function destinationOf(uri: string, cwd: string): Destination | null {
   if (scheme === 'http' || scheme === 'https') {
     return { kind: 'http', uri };
   }
+  if (!isPlainPath(host) || !isPlainPath(rest)) {
+    return null;
+  }
   if (scheme === 's3') {
     return { kind: 's3', bucket: host, prefix: rest };
   }
@@ -74,9 +77,17 @@ export function destinationOf(uri: string, cwd: string): Destination | null {
     if (host === 'localhost') {
       return { kind: 'file', dir: `/${rest}` };
     }
-    if (host === '.' || host === '..') {
-      return { kind: 'file', dir: `${cwd}/${host}/${rest}` };
+    if (host === '.') {
+      return { kind: 'file', dir: `${cwd}/${rest}` };
     }
   }
   return null;
+}
+
+/**
+ * No ".." segment (a file destination would name one directory and write to another; an S3 URL would be normalised
+ * into another bucket), no backslash (a separator on some systems) and no control character (NUL ends a path in C).
+ */
+function isPlainPath(p: string): boolean {
+  return ![...p].some((c) => c < ' ' || c === '\x7f' || c === '\\') && !p.split('/').includes('..');
 }

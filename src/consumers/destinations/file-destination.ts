@@ -1,5 +1,5 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import type { Frame, HookEvent } from '../frame.js';
 import { frameObjectKey } from '../frame-files.js';
 import type { FrameSink } from '../sink.js';
@@ -21,7 +21,13 @@ export class FileDestination implements FrameSink {
   }
 
   #path(frame: Frame): string {
-    return resolve(this.#dir, frameObjectKey('', frame, this.#selector));
+    const dir = resolve(this.#dir);
+    const path = resolve(dir, frameObjectKey('', frame, this.#selector));
+    // names are validated at the API, but a stream stored before "." and ".." were refused must not write elsewhere
+    if (!path.startsWith(dir.endsWith(sep) ? dir : dir + sep)) {
+      throw new Error(`image path for stream ${JSON.stringify(frame.streamName)} leaves the destination directory`);
+    }
+    return path;
   }
 
   async deliver(frame: Frame): Promise<HookEvent[]> {

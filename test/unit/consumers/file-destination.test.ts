@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,13 @@ describe('FileDestination', () => {
     await d.deliver(makeFrame({ image: Uint8Array.from([3]), producerTimestamp: 1_764_283_600_000 }));
     expect(filesUnder(root)).toEqual([`cam1/2025/11/27/21/1764280001500-${FN}.jpg`, `cam1/2025/11/27/22/1764283600000-${FN}.jpg`]);
     expect([...readFileSync(join(root, `cam1/2025/11/27/21/1764280001500-${FN}.jpg`))]).toEqual([2]);
+  });
+
+  it('a stream named ".." (stored before such names were refused) writes nothing outside the directory', async () => {
+    const parent = join(dir, 'dots');
+    const d = new FileDestination(join(parent, 'frames'), 'PRODUCER_TIMESTAMP');
+    await expect(d.deliver(makeFrame({ streamName: '..' }))).rejects.toThrow(/leaves the destination directory/);
+    expect(existsSync(parent)).toBe(false);
   });
 
   it('a directory that cannot be created rejects the delivery', async () => {

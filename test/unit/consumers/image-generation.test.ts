@@ -84,7 +84,6 @@ describe('destinationOf', () => {
     ['file://./frames', join(cwd, 'frames')],
     ['file://./a/b', join(cwd, 'a/b')],
     ['file://./', cwd],
-    ['file://../up', resolve(cwd, '../up')],
   ])('%s is relative to the working directory', (uri, dir) => {
     const d = destinationOf(uri, cwd);
     expect(d?.kind).toBe('file');
@@ -100,7 +99,14 @@ describe('destinationOf', () => {
     '',
     'http://',
     '/abs/dir',
-  ])('%j → null (a scheme or form openkvs cannot deliver to)', (uri) => {
+    'file://../up',
+    'file://./../up',
+    'file://localhost/var/frames/../../etc',
+    'file://localhost/var/fr\u0000ames',
+    'file://localhost/var\\..\\etc',
+    's3://bucket/../other-bucket/x',
+    's3://../other-bucket',
+  ])('%j → null (a scheme or form openkvs cannot deliver to, or a path that is not plain)', (uri) => {
     expect(destinationOf(uri, cwd)).toBeNull();
   });
 });
