@@ -238,7 +238,12 @@ export class FrameConsumers {
     const now = this.#d.clock.now();
     for (const s of this.#d.registry.all()) {
       if (s.retentionHours > 0) {
-        this.events.expire(s.id, retentionCutoffMs(s, now));
+        // As the retention sweep: SQLITE_FULL on a full disk must not escape the interval callback and kill the process.
+        try {
+          this.events.expire(s.id, retentionCutoffMs(s, now));
+        } catch (err) {
+          this.#d.log.error('expiring frame events failed', { stream: s.name, err: (err as Error).message });
+        }
       }
     }
   }

@@ -52,7 +52,13 @@ export class RetentionSweeper {
     let expired = 0;
     for (const s of this.#registry.all()) {
       if (s.retentionHours > 0) {
-        expired += this.#store.expire(s.id, retentionCutoffMs(s, now));
+        // The DELETE needs room in the WAL: on a full disk it throws SQLITE_FULL, and a throw out of the timer
+        // callback would kill the process. Readers skip expired fragments anyway; the next sweep retries.
+        try {
+          expired += this.#store.expire(s.id, retentionCutoffMs(s, now));
+        } catch (err) {
+          this.#log.error('sweep() | expiring fragments failed', { stream: s.name, err: err instanceof Error ? err.message : String(err) });
+        }
       }
     }
     if (expired > 0) {
