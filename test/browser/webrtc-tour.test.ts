@@ -3,16 +3,16 @@ import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
-import { selfSignedCert, type TestCert } from '../helpers/tls.js';
 import { launchChromium, skipWithoutChromium, waitForExpression } from './chromium.js';
 import { MEDIA_WAIT_MS, WEBRTC_FLAGS, consolePeers, consoleTab, joinInConsole, pageErrors, until, waitForMedia } from './webrtc-helpers.js';
 
 // The WebRTC issue's "Done when", as a new user would try it: the real AWS CLI (v1) creates a signaling channel and a
-// stream and turns media storage on, over TLS with the server's certificate as its CA bundle; two console tabs call
-// each other (master + viewer); relay mode, switched on from the console, lets a third tab watch through the server;
-// the console's Record button (JoinStorageSession) records the master; the console's stream page plays the recording
-// over HLS, live during the call and from the timeline afterwards, video and (AAC) audio decoded. The server runs in
-// this process, so the CLI is run asynchronously (execFile), never spawnSync.
+// stream and turns media storage on, over TLS with the certificate the server generated (--tls-self-signed) as its
+// CA bundle; two console tabs call each other (master + viewer); relay mode, switched on from the console, lets a
+// third tab watch through the server; the console's Record button (JoinStorageSession) records the master; the
+// console's stream page plays the recording over HLS, live during the call and from the timeline afterwards, video
+// and (AAC) audio decoded. The server runs in this process, so the CLI is run asynchronously (execFile), never
+// spawnSync.
 
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 90_000 });
 
@@ -20,14 +20,14 @@ const REGION = 'us-east-1';
 const run = promisify(execFile);
 
 describe.skipIf(skipWithoutChromium('the WebRTC tour'))('the WebRTC tour: AWS CLI, console call, relay, recording, HLS (Chromium, TLS)', () => {
-  let cert: TestCert;
+  let certFile: string;
   let server: TestServer;
   let browser: Browser;
 
   beforeAll(async () => {
-    cert = await selfSignedCert();
     // The server's own WebRTC peers (relay, storage) pair only on 127.0.0.1, like the pages (loopback=1).
-    server = await startTestServer({ tlsCert: cert.certFile, tlsKey: cert.keyFile, region: REGION, webrtcLoopbackOnly: true, webrtcHostAddresses: ['127.0.0.1'] });
+    server = await startTestServer({ tlsSelfSigned: true, region: REGION, webrtcLoopbackOnly: true, webrtcHostAddresses: ['127.0.0.1'] });
+    certFile = server.tls!.certFile;
     browser = await launchChromium(WEBRTC_FLAGS);
   });
 
@@ -47,7 +47,7 @@ describe.skipIf(skipWithoutChromium('the WebRTC tour'))('the WebRTC tour: AWS CL
       AWS_CONFIG_FILE: '/dev/null',
       AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     };
-    const { stdout } = await run('aws', ['--endpoint-url', server.url, '--ca-bundle', cert.certFile, '--output', 'json', ...args], { env, timeout: 60_000 });
+    const { stdout } = await run('aws', ['--endpoint-url', server.url, '--ca-bundle', certFile, '--output', 'json', ...args], { env, timeout: 60_000 });
     return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);
   }
 
