@@ -39,6 +39,26 @@ describe('SigV4Verifier.verifyPresigned', () => {
     expect((err as KvsError).status).toBe(403);
   });
 
+  it('accepts a URL until X-Amz-Expires has passed and refuses it from then on (no replay past expiry)', async () => {
+    const url = await presign(channel, { expires: 299 });
+    const at = (ms: number): SigV4Verifier => new SigV4Verifier((id) => (id === creds.accessKeyId ? creds : undefined), () => ms);
+    await expect(at(now + 298_000).verifyPresigned(url)).resolves.toBeDefined();
+    for (const later of [now + 300_000, now + 3_600_000]) {
+      const err = (await at(later).verifyPresigned(url).catch((e: unknown) => e)) as KvsError;
+      expect(err.errorName).toBe('InvalidSignatureException');
+      expect(err.message).toMatch(/^Signature expired/);
+    }
+  });
+
+  it.each([
+    ['X-Amz-Expires extended', { 'X-Amz-Expires': '604800' }],
+    ['X-Amz-Date moved forward', { 'X-Amz-Date': '20261127T120400Z' }],
+  ])('refuses a URL with %s after signing: the signature covers both', async (_label, change) => {
+    const url = await presign(channel, { date: now - 400_000 });
+    const err = (await verifier.verifyPresigned({ ...url, query: { ...url.query, ...change } }).catch((e: unknown) => e)) as KvsError;
+    expect(err.errorName).toBe('InvalidSignatureException');
+  });
+
   it('says "Signature expired" for a stale URL (the WebRTC C SDK looks for it)', async () => {
     const err = (await verifier.verifyPresigned(await presign(channel, { date: now - 400_000 })).catch((e: unknown) => e)) as KvsError;
     expect(err.message).toMatch(/^Signature expired/);
