@@ -5,6 +5,7 @@ import { parseTagsRun } from '../formats/mkv/mkv-tags.js';
 import type { FragmentRecord } from '../store/fragment-store.js';
 import type { FragmentFeed, FreshBytes } from '../stream/fragment-feed.js';
 import type { Logger } from '../util/logger.js';
+import { redactUrl } from '../util/redact-url.js';
 
 /** The producer fragment-metadata name that asks KVS for a notification (KVS "notifications" feature). */
 export const NOTIFICATION_TAG = 'AWS_KINESISVIDEO_NOTIFICATION';
@@ -143,6 +144,6 @@ export class FragmentNotifier {
       }
       await new Promise((r) => setTimeout(r, FIRST_BACKOFF_MS * 2 ** (attempt - 1) * (0.5 + Math.random())));
     }
-    this.#d.log.warn('notification not delivered', { stream, fragmentNumber, uri });
+    this.#d.log.warn('notification not delivered', { stream, fragmentNumber, uri: redactUrl(uri) });
   }
 }
