@@ -122,7 +122,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const store = new EmbeddedFragmentStore(db, config.dataDir, clock, kms.cipher);
   const buffer = new MemoryBuffer();
   const retention = new RetentionSweeper(registry, store, buffer, clock, logger.child('retention'));
-  const reader = new FragmentReader(store, buffer, clock);
+  const reader = new FragmentReader(store, buffer, clock, (id) => kms.cipher.assertReadable(id));
   const feed = new FragmentFeed((f, bytes) => reader.remember(f, bytes));
   // one limiter per stream, shared by PutMedia and WebRTC recordings: both draw on the same capacity
   const limiters = new LimiterRegistry(registry, config.putMediaCallsPerSecond, clock);

@@ -2,6 +2,7 @@ import { EXIT, UsageError, type CliIo } from './context.js';
 import { fragmentsCommand } from './fragments-command.js';
 import { getCommand } from './get-command.js';
 import { hooksCommand } from './hooks-command.js';
+import { kmsCommand } from './kms-command.js';
 import { keysCommand } from './keys-command.js';
 import { putCommand } from './put-command.js';
 import { ServiceError } from './kvs-http.js';
@@ -15,6 +16,7 @@ export const CLIENT_COMMANDS: Record<string, ClientCommand> = {
   fragments: fragmentsCommand,
   put: putCommand,
   hooks: hooksCommand,
+  kms: kmsCommand,
   keys: keysCommand,
 };
 

@@ -26,10 +26,14 @@ export class FragmentReader {
   readonly #cache = new Map<string, { bytes: Promise<Uint8Array | undefined>; size: number }>();
   #cachedBytes = 0;
 
-  constructor(store: FragmentStore, buffer: MemoryBuffer, clock: Clock) {
+  /** Throws KmsKeyError when the stream's key forbids reads (encryption at rest); cached bytes obey it too. */
+  readonly #keyCheck: (streamId: number) => void;
+
+  constructor(store: FragmentStore, buffer: MemoryBuffer, clock: Clock, keyCheck: (streamId: number) => void = () => undefined) {
     this.#store = store;
     this.#buffer = buffer;
     this.#clock = clock;
+    this.#keyCheck = keyCheck;
   }
 
   list(stream: StreamRecord, q: ReadQuery = {}): FragmentRecord[] {
@@ -55,6 +59,11 @@ export class FragmentReader {
   bytes(stream: StreamRecord, f: FragmentRecord): Promise<Uint8Array | undefined> {
     if (stream.retentionHours === 0) {
       return Promise.resolve(this.#buffer.read(stream.id, f.fragmentNumber));
+    }
+    try {
+      this.#keyCheck(stream.id);
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
     const hit = this.#cached(f);
     if (hit !== undefined) {

@@ -31,6 +31,8 @@ export class StreamKeys implements FragmentCipher {
   readonly #opts: StreamKeysOptions;
   readonly #byId = new Map<number, DataKey>();
   readonly #byStream = new Map<number, number>();
+  /** Per stream: the KMS key its data key is under, or null while it has none (its fragments are plaintext). */
+  readonly #kmsKeyOfStream = new Map<number, string | null>();
 
   constructor(db: Db, ring: KeyRing, opts: StreamKeysOptions) {
     this.#db = db;
@@ -61,6 +63,22 @@ export class StreamKeys implements FragmentCipher {
     }
   }
 
+  /**
+   * Throws the KmsKeyError a read of the stream would meet, also for bytes already in a memory cache: a disabled
+   * key stops every read of its streams. A stream with no data key (plaintext fragments only) always passes.
+   */
+  assertReadable(streamId: number): void {
+    let kmsKeyId = this.#kmsKeyOfStream.get(streamId);
+    if (kmsKeyId === undefined) {
+      const row = this.#db.prepare('SELECT kms_key_id FROM data_keys WHERE stream_id = ? ORDER BY id DESC LIMIT 1').get(streamId) as { kms_key_id: string } | undefined;
+      kmsKeyId = row?.kms_key_id ?? null;
+      this.#kmsKeyOfStream.set(streamId, kmsKeyId);
+    }
+    if (kmsKeyId !== null) {
+      this.#usable(kmsKeyId);
+    }
+  }
+
   /** Wrap every data key under a KMS key with a new material version (inside KeyRing.rotate's transaction). */
   rewrap(kmsKeyId: string, material: Buffer, version: number): number {
     const rows = this.#db.prepare('SELECT * FROM data_keys WHERE kms_key_id = ?').all(kmsKeyId) as DataKeyRow[];
@@ -86,6 +104,7 @@ export class StreamKeys implements FragmentCipher {
       if (dk.kmsKeyId === kmsKeyId) {
         this.#byId.delete(id);
         this.#byStream.delete(dk.streamId);
+        this.#kmsKeyOfStream.delete(dk.streamId);
       }
     }
   }
@@ -157,6 +176,7 @@ export class StreamKeys implements FragmentCipher {
   #cache(dk: DataKey): DataKey {
     this.#byId.set(dk.id, dk);
     this.#byStream.set(dk.streamId, dk.id);
+    this.#kmsKeyOfStream.set(dk.streamId, dk.kmsKeyId);
     return dk;
   }
 }
