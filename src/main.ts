@@ -15,7 +15,6 @@ const USAGE = `usage: openkvs <command> [options]
   get <stream> [--start …] [-o out.mkv]                  GetMedia to a file or stdout
   fragments <stream> [--since T] [--until T]             ListFragments
   hooks set|clear|describe|events <stream> …             frame hooks and timeline events (docs/frames.md)
-  kms create|list|describe|disable|enable|rotate|delete …   encryption-at-rest keys (docs/encryption.md)
   Client commands take --endpoint-url, --region, --access-key-id, --secret-access-key (or AWS_* variables).
 
 openkvs serve [options]
@@ -31,8 +30,6 @@ openkvs serve [options]
   --tls-key FILE      PEM private key for --tls-cert                            env OPENKVS_TLS_KEY
   --tls-self-signed   serve HTTPS and WSS with a certificate generated into DIR/tls once  env OPENKVS_TLS_SELF_SIGNED
   --http-port N       with TLS on, serve plain HTTP and WS on this port too (default: none)  env OPENKVS_HTTP_PORT
-  --encryption on|off encrypt new fragments at rest (default on; docs/encryption.md)  env OPENKVS_ENCRYPTION
-  --master-key-file F the master key (default DIR/master.key, made on first start)  env OPENKVS_MASTER_KEY_FILE
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -72,13 +69,11 @@ async function main(argv: string[]): Promise<number> {
         'tls-key': { type: 'string' },
         'tls-self-signed': { type: 'boolean' },
         'http-port': { type: 'string' },
-        encryption: { type: 'string' },
-        'master-key-file': { type: 'string' },
       },
       strict: true,
     });
     const flags: ConfigLayer = {};
-    const map: Record<string, string> = { port: 'port', host: 'host', 'data-dir': 'dataDir', region: 'region', auth: 'auth', 'log-level': 'logLevel', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey', 'tls-self-signed': 'tlsSelfSigned', 'http-port': 'httpPort', encryption: 'encryption', 'master-key-file': 'masterKeyFile' };
+    const map: Record<string, string> = { port: 'port', host: 'host', 'data-dir': 'dataDir', region: 'region', auth: 'auth', 'log-level': 'logLevel', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey', 'tls-self-signed': 'tlsSelfSigned', 'http-port': 'httpPort' };
     for (const [flag, key] of Object.entries(map)) {
       const v = values[flag as keyof typeof values];
       if (v !== undefined) {
