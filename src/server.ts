@@ -96,7 +96,7 @@ export type RunningServer = {
 /** Composition root: build every component from the validated config and start listening. */
 export async function startOpenKvs(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, { format: config.logFormat });
   const db: Db = openDatabase(config.dataDir);
   const configured = config.accessKeyId !== null && config.secretAccessKey !== null ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } : null;
   const creds = loadOrCreateRootCredentials(config.dataDir, configured);

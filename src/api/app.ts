@@ -12,6 +12,7 @@ import { actionOfPath, extraActions, refsOfBody, type ResourceRefs } from '../ia
 import { clientRateLimit } from './client-rate-limit.js';
 import type { ClientRateLimiter } from '../util/client-rate-limiter.js';
 import { urlLimit } from './url-limit.js';
+import { accessLog } from './access-log.js';
 
 /** A route that consumes the request body itself (PutMedia); auth has been checked before it runs. */
 export type StreamingRoute = (req: Request, res: Response, ctx: { requestId: string; caller: VerifiedCaller | null; body: Buffer | null }) => Promise<void>;
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('x-amzn-RequestId', requestId);
     next();
   });
+  app.use(accessLog(log));
   app.use(urlLimit());
   app.use(clientRateLimit(deps.clientLimiter ?? null));
 

@@ -33,6 +33,8 @@ export type Config = {
   /** Base URL handed out by GetDataEndpoint; derived from the listening address when unset. */
   publicUrl: string | null;
   logLevel: LogLevelSetting;
+  /** 'auto' (default): human-readable lines when stderr is a terminal, one JSON object per line otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
   accessKeyId: string | null;
   secretAccessKey: string | null;
   /** Per-stream capacity given to new streams. */
@@ -113,6 +115,7 @@ export const DEFAULT_CONFIG: Config = {
   auth: 'on',
   publicUrl: null,
   logLevel: 'info',
+  logFormat: 'auto',
   accessKeyId: null,
   secretAccessKey: null,
   streamCapacity: DEFAULT_STREAM_CAPACITY,

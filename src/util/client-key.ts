@@ -13,7 +13,7 @@ export function clientKeyOf(req: IncomingMessage): string {
   return id === null ? `ip:${req.socket.remoteAddress ?? 'unknown'}` : `key:${id}`;
 }
 
-function accessKeyIdOf(req: IncomingMessage): string | null {
+export function accessKeyIdOf(req: IncomingMessage): string | null {
   const auth = req.headers.authorization;
   if (typeof auth === 'string') {
     const m = /Credential=([^/,\s]{1,128})\//.exec(auth);
