@@ -15,6 +15,7 @@ const USAGE = `usage: openkvs <command> [options]
   get <stream> [--start …] [-o out.mkv]                  GetMedia to a file or stdout
   fragments <stream> [--since T] [--until T]             ListFragments
   hooks set|clear|describe|events <stream> …             frame hooks and timeline events (docs/frames.md)
+  kms create|list|describe|disable|enable|rotate|delete …   encryption-at-rest keys (docs/encryption.md)
   Client commands take --endpoint-url, --region, --access-key-id, --secret-access-key (or AWS_* variables).
 
 openkvs serve [options]
@@ -26,11 +27,12 @@ openkvs serve [options]
   --config FILE       JSON config file (any setting from the README table)
   --auth on|off       SigV4 enforcement (default on; off is for throwaway local use) env OPENKVS_AUTH
   --log-level L       debug|info|warn|error|silent (default info)               env OPENKVS_LOG_LEVEL
-  --log-format F      json|pretty|auto (default auto: pretty on a terminal)     env OPENKVS_LOG_FORMAT
   --tls-cert FILE     PEM certificate: serve HTTPS and WSS on the port           env OPENKVS_TLS_CERT
   --tls-key FILE      PEM private key for --tls-cert                            env OPENKVS_TLS_KEY
   --tls-self-signed   serve HTTPS and WSS with a certificate generated into DIR/tls once  env OPENKVS_TLS_SELF_SIGNED
   --http-port N       with TLS on, serve plain HTTP and WS on this port too (default: none)  env OPENKVS_HTTP_PORT
+  --encryption on|off encrypt new fragments at rest (default on; docs/encryption.md)  env OPENKVS_ENCRYPTION
+  --master-key-file F the master key (default DIR/master.key, made on first start)  env OPENKVS_MASTER_KEY_FILE
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -66,16 +68,17 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string' },
         auth: { type: 'string' },
         'log-level': { type: 'string' },
-        'log-format': { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-self-signed': { type: 'boolean' },
         'http-port': { type: 'string' },
+        encryption: { type: 'string' },
+        'master-key-file': { type: 'string' },
       },
       strict: true,
     });
     const flags: ConfigLayer = {};
-    const map: Record<string, string> = { port: 'port', host: 'host', 'data-dir': 'dataDir', region: 'region', auth: 'auth', 'log-level': 'logLevel', 'log-format': 'logFormat', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey', 'tls-self-signed': 'tlsSelfSigned', 'http-port': 'httpPort' };
+    const map: Record<string, string> = { port: 'port', host: 'host', 'data-dir': 'dataDir', region: 'region', auth: 'auth', 'log-level': 'logLevel', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey', 'tls-self-signed': 'tlsSelfSigned', 'http-port': 'httpPort', encryption: 'encryption', 'master-key-file': 'masterKeyFile' };
     for (const [flag, key] of Object.entries(map)) {
       const v = values[flag as keyof typeof values];
       if (v !== undefined) {
