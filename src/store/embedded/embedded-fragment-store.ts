@@ -482,7 +482,8 @@ export class EmbeddedFragmentStore implements FragmentStore {
   async #currentOrNewSegment(streamId: number): Promise<OpenSegment> {
     const cur = this.#open.get(streamId);
     const now = this.#clock.now();
-    if (cur !== undefined && cur.size < SEGMENT_MAX_BYTES && now - cur.createdMs < SEGMENT_MAX_AGE_MS) {
+    // A segment whose fdatasync failed is never appended to again (see GroupCommitter.broken).
+    if (cur !== undefined && !this.#committer.broken(cur.fd) && cur.size < SEGMENT_MAX_BYTES && now - cur.createdMs < SEGMENT_MAX_AGE_MS) {
       return cur;
     }
     if (cur !== undefined) {
