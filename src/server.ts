@@ -58,6 +58,7 @@ import { systemClock, type Clock } from './util/clock.js';
 import { ClientRateLimiter } from './util/client-rate-limiter.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { serverTls, type ServerTls } from './tls/server-tls.js';
+import { refusePlainHttp } from './tls/plain-http-refusal.js';
 
 export type StartOptions = {
   clock?: Clock;
@@ -211,7 +212,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const clientLimiter = new ClientRateLimiter(config.requestsPerSecondPerClient, config.requestBurstPerClient, clock);
   const app = createApp({ logger, verifier, operations, streamingRoutes: { '/putMedia': putMedia.route }, routers: [playbackRouter(playback), consoleRouter({ region: config.region })], publicUrl: config.publicUrl, isReady: () => ready, clientLimiter });
   const tls = await serverTls(config, logger.child('tls'));
-  const server: Server = tls === null ? createServer(app) : createTlsServer(tls, app);
+  const server: Server = tls === null ? createServer(app) : refusePlainHttp(createTlsServer(tls, app));
   // plain HTTP beside TLS only when asked for, and on a port of its own: the TLS port never answers in clear
   const plain: Server | null = tls !== null && config.httpPort !== null ? createServer(app) : null;
   const upgrade = signalingUpgrade({ hub, channels, verifier, log: logger.child('signaling'), clientLimiter });

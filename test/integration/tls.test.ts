@@ -32,15 +32,19 @@ function kvClient(endpoint: string, ca?: Buffer): KinesisVideoClient {
   return new KinesisVideoClient({ endpoint, region: REGION, credentials, maxAttempts: 1, ...(ca !== undefined ? { requestHandler: trustingHandler(ca) } : {}) });
 }
 
-/** A plain-HTTP GET; resolves with the status, rejects with the socket error when no HTTP answer comes. */
-function plainGet(url: string): Promise<number> {
+/** A plain-HTTP GET: its status and body. */
+function plainGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     httpGet(url, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
     }).once('error', reject);
   });
 }
+
+const REFUSED = { status: 400, body: 'This port serves HTTPS only: use https:// (and wss:// for signaling).\n' };
 
 /** The AWS CLI, run asynchronously (the server it calls runs in this process), with a throwaway identity. */
 async function aws(endpoint: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -165,9 +169,14 @@ describe('TLS with a self-signed certificate generated into the data dir', () =>
     plain.destroy();
   });
 
-  it('answers no plain HTTP on the TLS port: the connection is dropped at the handshake, and HTTPS goes on', async () => {
-    await expect(plainGet(`${server.url.replace(/^https/, 'http')}/health`)).rejects.toMatchObject({ code: 'ECONNRESET' });
-    expect((await kv.send(new ListStreamsCommand({}))).StreamInfoList?.length).toBeGreaterThan(0);
+  it('serves no plain HTTP on the TLS port: a 400 that says to use https://, nothing done, and HTTPS goes on', async () => {
+    expect(await plainGet(`${server.url.replace(/^https/, 'http')}/health`)).toEqual(REFUSED);
+    const confused = kvClient(server.url.replace(/^https/, 'http'));
+    await expect(confused.send(new CreateStreamCommand({ StreamName: 'sent-in-clear', DataRetentionInHours: 1 }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+    confused.destroy();
+    const names = (await kv.send(new ListStreamsCommand({}))).StreamInfoList?.map((s) => s.StreamName);
+    expect(names).toContain('tls-cam');
+    expect(names).not.toContain('sent-in-clear');
   });
 });
 
@@ -181,7 +190,7 @@ describe('the self-signed certificate across restarts, without httpPort', () => 
     const cert = readFileSync(certFile);
     expect(first.tls).toMatchObject({ certFile, generated: true });
     expect(first.httpUrl).toBeNull();
-    await expect(plainGet(`${first.url.replace(/^https/, 'http')}/health`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(await plainGet(`${first.url.replace(/^https/, 'http')}/health`)).toEqual(REFUSED);
     const kv1 = kvClient(first.url, cert);
     await kv1.send(new CreateStreamCommand({ StreamName: 'kept', DataRetentionInHours: 1 }));
     kv1.destroy();
