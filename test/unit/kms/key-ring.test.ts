@@ -98,6 +98,16 @@ describe('key ring', () => {
     expect(a && Buffer.from(kms.cipher.open(1, '1', a, a.bytes)).equals(bytes)).toBe(true);
   });
 
+  it('assertReadable passes a stream with no data key (plaintext only) and stops one whose key is disabled', () => {
+    const { kms } = setup(new Map([[1, null], [2, null]]));
+    kms.cipher.seal(1, '1', [bytes]);
+    kms.setEnabled(DEFAULT_KEY_ALIAS, false);
+    expect(problemOf(() => kms.cipher.assertReadable(1))).toBe('KMS_KEY_DISABLED 4501 KMSDisabledException');
+    expect(problemOf(() => kms.cipher.assertReadable(2))).toBeUndefined();
+    kms.setEnabled(DEFAULT_KEY_ALIAS, true);
+    expect(problemOf(() => kms.cipher.assertReadable(1))).toBeUndefined();
+  });
+
   it('a KmsKeyId no key answers to is 4506 at the first seal, and works once the alias exists', () => {
     const { kms } = setup(new Map([[1, 'alias/later']]));
     expect(problemOf(() => kms.cipher.seal(1, '1', [bytes]))).toBe('KMS_KEY_NOT_FOUND 4506 KMSNotFoundException');
