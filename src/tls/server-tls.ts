@@ -29,5 +29,9 @@ export async function serverTls(config: Readonly<Config>, log: Logger): Promise<
   } else {
     log.info('serving the stored self-signed certificate', fields);
   }
+  if ((config.host === '0.0.0.0' || config.host === '::') && config.publicUrl === null) {
+    // the certificate can only name what it is told: other machines reach this server by an address not in it
+    log.warn('the self-signed certificate names only localhost: clients on other machines will refuse it; set publicUrl (or host) to the name they use', fields);
+  }
   return { cert: c.cert, key: c.key, certFile: c.certFile, selfSigned: true, generated: c.generated };
 }
