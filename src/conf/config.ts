@@ -91,6 +91,10 @@ export type Config = {
   encryption: 'on' | 'off';
   /** The master key that wraps every KMS key's material; null = `<dataDir>/master.key`, generated on first start. */
   masterKeyFile: string | null;
+  /** `Authorization: Bearer <token>` reads /metrics (Prometheus cannot sign SigV4); null = signed GETs only. */
+  metricsToken: string | null;
+  /** /ready answers 503 when the data dir's file system has less free space than this. */
+  minFreeDiskBytes: number;
 };
 
 export const DEFAULT_PORT = 8080;
@@ -144,6 +148,8 @@ export const DEFAULT_CONFIG: Config = {
   webrtcLoopbackOnly: false,
   encryption: 'on',
   masterKeyFile: null,
+  metricsToken: null,
+  minFreeDiskBytes: 1024 * 1024 * 1024,
 };
 
 export class ConfigError extends Error {

@@ -41,6 +41,8 @@ export const ENV_KEYS: Record<string, string> = {
   OPENKVS_WEBRTC_LOOPBACK_ONLY: 'webrtcLoopbackOnly',
   OPENKVS_ENCRYPTION: 'encryption',
   OPENKVS_MASTER_KEY_FILE: 'masterKeyFile',
+  OPENKVS_METRICS_TOKEN: 'metricsToken',
+  OPENKVS_MIN_FREE_DISK_BYTES: 'minFreeDiskBytes',
 };
 
 export function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
@@ -128,6 +130,8 @@ export function resolveConfig(...layers: ConfigLayer[]): Readonly<Config> {
     webrtcLoopbackOnly: v.bool(merged, 'webrtcLoopbackOnly', d.webrtcLoopbackOnly),
     encryption: v.oneOf(merged, 'encryption', d.encryption, ['on', 'off'] as const),
     masterKeyFile: v.optStr(merged, 'masterKeyFile', /^.+$/, 'a file path'),
+    metricsToken: v.optStr(merged, 'metricsToken', /^[A-Za-z0-9._~+/=-]{16,512}$/, '16-512 characters of a bearer token (letters, digits, ._~+/=-)'),
+    minFreeDiskBytes: v.int(merged, 'minFreeDiskBytes', d.minFreeDiskBytes, 0, Number.MAX_SAFE_INTEGER),
   };
   if ((config.accessKeyId === null) !== (config.secretAccessKey === null)) {
     problems.push('accessKeyId and secretAccessKey must be set together (OPENKVS_ACCESS_KEY_ID / OPENKVS_SECRET_ACCESS_KEY)');

@@ -10,6 +10,7 @@ import type { Logger } from '../util/logger.js';
 import type { Ack, AckErrorName } from './ack.js';
 import type { PutMediaHeaders } from './put-media-headers.js';
 import type { StreamLimiter } from './stream-limiter.js';
+import type { IngestMeter } from './ingest-meter.js';
 
 /** Producer Tags buffered between clusters beyond this are refused (KVS: ≤ 10 tag entries per fragment). */
 export const MAX_PENDING_TAG_ELEMENTS = 10;
@@ -28,6 +29,7 @@ export type IngestSessionDeps = {
   /** Called for every ack, in order; acks must be flushed individually. */
   send: (ack: Ack) => void;
   log: Logger;
+  meter?: IngestMeter | undefined;
 };
 
 type Current = { timecode: number; fragmentNumber: string; serverMs: number };
@@ -192,6 +194,8 @@ export class IngestSession {
       return;
     }
     this.#ack('RECEIVED', cur);
+    const receivedAt = this.#d.clock.now();
+    this.#d.meter?.received(f.blockCount, size, receivedAt - cur.serverMs);
     this.fragments++;
     const fragment: NewFragment = {
       streamId: stream.id,
@@ -219,6 +223,7 @@ export class IngestSession {
     const p: Promise<void> = Promise.allSettled([stored, previous]).then(([res]) => {
       this.#inFlight.delete(p);
       if (res.status === 'fulfilled') {
+        this.#d.meter?.persisted(this.#d.clock.now() - receivedAt);
         this.#ack('PERSISTED', cur);
       } else {
         this.#d.log.error('putMedia() | persisting a fragment failed', { err: res.reason instanceof Error ? res.reason.message : String(res.reason) });

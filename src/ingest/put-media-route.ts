@@ -12,6 +12,7 @@ import { formatAck, type Ack } from './ack.js';
 import { IngestSession } from './ingest-session.js';
 import { parsePutMediaHeaders } from './put-media-headers.js';
 import type { LimiterRegistry } from './limiter-registry.js';
+import type { IngestMeter, IngestMeters } from './ingest-meter.js';
 
 /** While this many fragments of one upload wait for fsync, stop reading its body (durable-path backpressure). */
 export const MAX_UNPERSISTED_FRAGMENTS = 8;
@@ -32,6 +33,7 @@ export type PutMediaDeps = {
   feed: FragmentFeed;
   idleTimeoutMs: number;
   log: Logger;
+  meters?: IngestMeters;
 };
 
 type LiveUpload = { streamId: number; abort(error: 'STREAM_NOT_ACTIVE' | 'INTERNAL_ERROR'): void; done: Promise<void> };
@@ -68,17 +70,22 @@ export class PutMediaService {
       throw notFound(`The requested stream ${headers.streamName ?? headers.streamArn} is not found or not active.`);
     }
     const limiter = d.limiters.forStream(stream);
+    const meter = d.meters?.forStream(stream.name);
     if (limiter.connections >= limiter.capacity.putMediaConnections) {
+      meter?.throttled('putmedia_connections');
       throw new KvsError('ConnectionLimitExceededException', `The stream ${stream.name} already has ${limiter.connections} PutMedia connections (its capacity).`);
     }
     if (!limiter.tryCall()) {
+      meter?.throttled('putmedia_calls');
       throw new KvsError('ClientLimitExceededException', `PutMedia is called too often on stream ${stream.name}.`);
     }
     limiter.connections++;
+    meter?.connected();
     try {
-      await this.#stream(req, res, stream.id, headers, limiter, ctx.body);
+      await this.#stream(req, res, stream.id, headers, limiter, ctx.body, meter);
     } finally {
       limiter.connections--;
+      meter?.disconnected();
     }
   };
 
@@ -92,12 +99,15 @@ export class PutMediaService {
     await Promise.all([...this.#uploads].map((u) => u.done));
   }
 
-  async #stream(req: Request, res: Response, streamId: number, headers: ReturnType<typeof parsePutMediaHeaders>, limiter: ReturnType<LimiterRegistry['forStream']>, preread: Buffer | null): Promise<void> {
+  async #stream(req: Request, res: Response, streamId: number, headers: ReturnType<typeof parsePutMediaHeaders>, limiter: ReturnType<LimiterRegistry['forStream']>, preread: Buffer | null, meter: IngestMeter | undefined): Promise<void> {
     const d = this.#d;
     res.socket?.setNoDelay(true);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     const send = (ack: Ack): void => {
+      if (ack.type === 'ERROR') {
+        meter?.ackError(ack.error);
+      }
       if (!res.writableEnded) {
         res.write(formatAck(ack));
       }
@@ -120,6 +130,7 @@ export class PutMediaService {
         headers,
         send,
         log: d.log,
+        meter,
       });
       if (first.length > 0) {
         s.push(first);
@@ -172,6 +183,7 @@ export class PutMediaService {
 
     const onData = (chunk: Buffer): void => {
       lastData = Date.now();
+      meter?.bytes(chunk.length);
       if (session === null) {
         head.push(chunk);
         headBytes += chunk.length;

@@ -1,0 +1,209 @@
+import { CreateStreamCommand, DeleteStreamCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
+import { GetHLSStreamingSessionURLCommand, GetImagesCommand, type KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
+import { GetMediaCommand, KinesisVideoMediaClient } from '@aws-sdk/client-kinesis-video-media';
+import type { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeCluster, writeMkvHeader } from '../../src/formats/mkv/mkv-writer.js';
+import { readChunks } from '../helpers/kvs-chunks.js';
+import { clustersOf, fixture } from '../helpers/media.js';
+import { scrape, signedGet } from '../helpers/metrics-scrape.js';
+import { putMedia, type AckEvent } from '../helpers/put-media-client.js';
+import { TEST_ACCESS_KEY, TEST_SECRET, archivedClient, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { signedPost } from '../helpers/signed-fetch.js';
+import { until } from '../helpers/until.js';
+
+const TOKEN = 'prometheus-scrape-token-0123456789';
+const FIXTURE = 'mkv/h264-5s-1s-gop.mkv';
+
+let server: TestServer;
+let kv: KinesisVideoClient;
+let archived: KinesisVideoArchivedMediaClient;
+let media: KinesisVideoMediaClient;
+
+beforeAll(async () => {
+  server = await startTestServer({ putMediaCallsPerSecond: 1000, getMediaCallsPerSecond: 1000, metricsToken: TOKEN });
+  kv = controlClient(server.url);
+  archived = archivedClient(server.url);
+  media = new KinesisVideoMediaClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET }, maxAttempts: 1 });
+});
+afterAll(async () => {
+  kv.destroy();
+  archived.destroy();
+  media.destroy();
+  await server.stop();
+});
+
+const errors = (acks: AckEvent[]) => acks.filter((a) => a.EventType === 'ERROR');
+const persisted = (acks: AckEvent[]) => acks.filter((a) => a.EventType === 'PERSISTED');
+
+describe('PutMedia, GetMedia, playback and GetImages move their metrics', () => {
+  const body = fixture(FIXTURE);
+  const clusters = clustersOf(body);
+  const frames = clusters.reduce((n, c) => n + c.blockCount, 0);
+
+  it('counts the bytes, fragments and frames of an upload exactly, and observes each fragment once per latency histogram', async () => {
+    await kv.send(new CreateStreamCommand({ StreamName: 'm-ingest', DataRetentionInHours: 24 }));
+    const before = await scrape(server.url);
+    const res = await putMedia(server.url, body, { streamName: 'm-ingest', chunkSize: 4096 });
+    expect(errors(res.acks)).toEqual([]);
+    expect(persisted(res.acks)).toHaveLength(clusters.length);
+
+    const m = await scrape(server.url);
+    const s = { stream: 'm-ingest' };
+    expect(m.value('openkvs_putmedia_incoming_bytes_total', s)).toBe(body.length);
+    expect(m.value('openkvs_putmedia_incoming_fragments_total', s)).toBe(clusters.length);
+    expect(m.value('openkvs_putmedia_incoming_frames_total', s)).toBe(frames);
+    expect(m.value('openkvs_putmedia_requests_total', s)).toBe(1);
+    expect(m.value('openkvs_putmedia_active_connections', s)).toBe(0);
+    expect(m.value('openkvs_putmedia_fragment_persist_latency_seconds_count', s)).toBe(clusters.length);
+    expect(m.value('openkvs_putmedia_fragment_persist_latency_seconds_bucket', { ...s, le: '+Inf' })).toBe(clusters.length);
+    expect(m.value('openkvs_putmedia_fragment_ingestion_latency_seconds_count', s)).toBe(clusters.length);
+    expect(m.value('openkvs_putmedia_fragment_persist_latency_seconds_sum', s)).toBeGreaterThan(0);
+    expect(m.value('openkvs_stream_committed_fragments_total', s)).toBe(clusters.length);
+
+    // what the stream holds, as the store has it
+    const stored = server.store.list({ streamId: server.registry.find({ name: 'm-ingest' })!.id, notBeforeServerMs: 0 });
+    expect(m.value('openkvs_store_fragments', s)).toBe(stored.length);
+    expect(m.value('openkvs_store_bytes', s)).toBe(stored.reduce((n, f) => n + f.size, 0));
+    expect(m.value('openkvs_stream_capacity_fragments_per_second', s)).toBe(5);
+    expect(m.value('openkvs_stream_fragments_headroom_ratio', s)).toBeLessThan(1);
+
+    // the server-wide twins moved by the same amounts
+    expect(m.value('openkvs_server_putmedia_incoming_bytes_total') - before.value('openkvs_server_putmedia_incoming_bytes_total')).toBe(body.length);
+    expect(m.value('openkvs_server_putmedia_fragment_persist_latency_seconds_count') - before.value('openkvs_server_putmedia_fragment_persist_latency_seconds_count')).toBe(clusters.length);
+  });
+
+  it('counts GetMedia bytes as sent and sets MillisBehindNow', async () => {
+    const out = await media.send(new GetMediaCommand({ StreamName: 'm-ingest', StartSelector: { StartSelectorType: 'EARLIEST' } }));
+    const { chunks, bytes } = await readChunks(out.Payload as unknown as Readable, clusters.length);
+    expect(chunks.length).toBeGreaterThanOrEqual(clusters.length);
+    const m = await until('GetMedia bytes counted', async () => {
+      const now = await scrape(server.url);
+      return now.value('openkvs_getmedia_outgoing_fragments_total', { stream: 'm-ingest' }) === clusters.length ? now : undefined;
+    });
+    expect(m.value('openkvs_getmedia_outgoing_bytes_total', { stream: 'm-ingest' })).toBe(bytes.length);
+    expect(m.value('openkvs_getmedia_millis_behind_now', { stream: 'm-ingest' })).toBeGreaterThanOrEqual(0);
+    expect(m.has('openkvs_getmedia_millis_behind_now', { stream: 'm-ingest' })).toBe(true);
+  });
+
+  it('counts an HLS session for the stream and its playlist request', async () => {
+    const out = await archived.send(new GetHLSStreamingSessionURLCommand({ StreamName: 'm-ingest', PlaybackMode: 'LIVE_REPLAY', HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(Date.now() - 600_000) } } }));
+    expect((await fetch(out.HLSStreamingSessionURL!)).status).toBe(200);
+    const m = await scrape(server.url);
+    expect(m.value('openkvs_hls_sessions_total', { stream: 'm-ingest' })).toBe(1);
+    expect(m.value('openkvs_playback_requests_total', { protocol: 'hls', kind: 'master_playlist', status: '200' })).toBe(1);
+  });
+
+  it('counts a GetImages call, its images and its latency', async () => {
+    const start = new Date(Date.now() - 60_000);
+    const out = await archived.send(
+      new GetImagesCommand({ StreamName: 'm-ingest', ImageSelectorType: 'SERVER_TIMESTAMP', StartTimestamp: start, EndTimestamp: new Date(), SamplingInterval: 3000, Format: 'JPEG' }),
+    );
+    const m = await scrape(server.url);
+    expect(m.value('openkvs_getimages_requests_total', { stream: 'm-ingest', outcome: 'ok' })).toBe(1);
+    expect(m.value('openkvs_getimages_latency_seconds_count', { stream: 'm-ingest' })).toBe(1);
+    expect(m.value('openkvs_getimages_images_total', { stream: 'm-ingest' })).toBe(out.Images?.length);
+    expect(m.value('openkvs_getimages_images_total', { stream: 'm-ingest', result: 'image' })).toBe(out.Images?.filter((i) => i.ImageContent !== undefined).length);
+  });
+});
+
+describe('errors and throttles', () => {
+  const track = { number: 1, kind: 'video' as const, codecId: 'V_MPEG4/ISO/AVC', width: 64, height: 64 };
+  const header = writeMkvHeader({ timecodeScaleNs: 1_000_000, tracks: [track] });
+  const cluster = (tc: number) => writeCluster(tc, [tc, tc + 33].map((t, i) => ({ track: 1, timecode: t, keyframe: i === 0, data: new Uint8Array(100).fill(i) })));
+  const concat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
+
+  it('counts an ERROR ack by its ErrorId', async () => {
+    await kv.send(new CreateStreamCommand({ StreamName: 'm-errors', DataRetentionInHours: 24 }));
+    const res = await putMedia(server.url, concat(header, cluster(1000), cluster(500), cluster(2000)), { streamName: 'm-errors' });
+    expect(errors(res.acks).map((a) => a.ErrorId)).toEqual([4004]);
+    const m = await scrape(server.url);
+    expect(m.value('openkvs_putmedia_error_acks_total', { stream: 'm-errors', error_id: '4004', error: 'FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS' })).toBe(1);
+    expect(m.value('openkvs_putmedia_error_acks_total', { stream: 'm-errors' })).toBe(1);
+    expect(m.value('openkvs_putmedia_incoming_fragments_total', { stream: 'm-errors' })).toBe(2);
+  });
+
+  it('counts fragments refused by the fixed capacity (4013) as throttles', async () => {
+    const created = await signedPost(`${server.url}/createStream`, JSON.stringify({ StreamName: 'm-throttled', DataRetentionInHours: 24, Capacity: { fragmentsPerSecond: 1 } }));
+    expect(created.status).toBe(200);
+    // 10 s of burst at 1 fragment/s: 14 fragments at once overflow it
+    const res = await putMedia(server.url, concat(header, ...Array.from({ length: 14 }, (_, i) => cluster(i * 1000))), { streamName: 'm-throttled' });
+    const refused = errors(res.acks).filter((a) => a.ErrorId === 4013).length;
+    expect(refused).toBeGreaterThan(0);
+    const m = await scrape(server.url);
+    expect(m.value('openkvs_throttles_total', { stream: 'm-throttled', limit: 'fragment_capacity' })).toBe(refused);
+    expect(m.value('openkvs_putmedia_error_acks_total', { stream: 'm-throttled', error_id: '4013' })).toBe(refused);
+  });
+
+  it("drops a deleted stream's series; the server-wide twins keep their counts", async () => {
+    const before = await scrape(server.url);
+    await kv.send(new DeleteStreamCommand({ StreamARN: server.registry.find({ name: 'm-errors' })!.arn }));
+    const m = await scrape(server.url);
+    expect(m.has('openkvs_putmedia_incoming_bytes_total', { stream: 'm-errors' })).toBe(false);
+    expect(m.has('openkvs_putmedia_error_acks_total', { stream: 'm-errors' })).toBe(false);
+    expect(m.has('openkvs_store_bytes', { stream: 'm-errors' })).toBe(false);
+    expect(m.value('openkvs_server_putmedia_incoming_bytes_total')).toBe(before.value('openkvs_server_putmedia_incoming_bytes_total'));
+  });
+});
+
+describe('access to /metrics', () => {
+  it('refuses an unsigned GET and a wrong bearer token; takes a root-signed GET and the configured token', async () => {
+    const unsigned = await fetch(`${server.url}/metrics`);
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+
+    const wrong = await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer not-the-token-at-all-000' } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('x-amzn-errortype')).toBe('AccessDeniedException');
+
+    const badSig = await signedGet(`${server.url}/metrics`, { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: 'not-the-secret-0123456789' });
+    expect(badSig.status).toBe(403);
+
+    const signed = await signedGet(`${server.url}/metrics`);
+    expect(signed.status).toBe(200);
+    expect(signed.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await signed.text();
+    expect(text).toMatch(/^# HELP openkvs_putmedia_incoming_bytes_total /m);
+    expect(text).toMatch(/^# TYPE openkvs_putmedia_fragment_persist_latency_seconds histogram$/m);
+    expect(text).toMatch(/^openkvs_process_resident_memory_bytes \d+/m);
+
+    const bearer = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(bearer.status).toBe(200);
+  });
+
+  it('authorizes openkvs:GetMetrics for other access keys', async () => {
+    const created = await signedPost(`${server.url}/openkvs/createAccessKey`, JSON.stringify({ Template: 'consumers' }));
+    expect(created.status).toBe(200);
+    const key = ((await created.json()) as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }).AccessKey;
+    const refused = await signedGet(`${server.url}/metrics`, { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey });
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain('openkvs:GetMetrics');
+
+    const full = await signedPost(`${server.url}/openkvs/createAccessKey`, JSON.stringify({ Template: 'full-access' }));
+    const admin = ((await full.json()) as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }).AccessKey;
+    expect((await signedGet(`${server.url}/metrics`, { accessKeyId: admin.AccessKeyId, secretAccessKey: admin.SecretAccessKey })).status).toBe(200);
+  });
+});
+
+describe('/ready', () => {
+  it('is 200 with every check passing', async () => {
+    const res = await fetch(`${server.url}/ready`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ready', checks: { store: { ok: true }, migrations: { ok: true }, accepting: { ok: true }, disk: { ok: true } } });
+  });
+
+  it('is 503 naming the disk check when minFreeDiskBytes is more than any disk has', async () => {
+    const low = await startTestServer({ minFreeDiskBytes: Number.MAX_SAFE_INTEGER });
+    try {
+      const res = await fetch(`${low.url}/ready`);
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { status: string; failed: string[]; checks: { disk: { ok: boolean; detail: string } } };
+      expect(body.status).toBe('not ready');
+      expect(body.failed).toEqual(['disk']);
+      expect(body.checks.disk.detail).toMatch(/below minFreeDiskBytes/);
+      expect((await fetch(`${low.url}/health`)).status).toBe(200);
+    } finally {
+      await low.stop();
+    }
+  });
+});
