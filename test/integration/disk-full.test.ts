@@ -56,6 +56,8 @@ const CLUSTER_ID = Buffer.from([0x1f, 0x43, 0xb6, 0x75]);
 const ONE_CLUSTER = PIPED.subarray(0, Buffer.from(PIPED).indexOf(CLUSTER_ID, Buffer.from(PIPED).indexOf(CLUSTER_ID) + CLUSTER_ID.length));
 
 const STREAM = 'disk-full';
+/** Its first upload comes while the disk is full: with encryption on, making its data key is a SQLite write too. */
+const FIRST_UPLOAD_WHEN_FULL = 'disk-full-first';
 /** Retention 1 h, so a sweep "two hours later" has rows to delete while the disk is full. */
 const EXPIRING = 'disk-full-expiring';
 
@@ -113,15 +115,15 @@ const persistedOf = (acks: AckEvent[]): string[] => acks.filter((a) => a.EventTy
  * Everything the index lists for the stream reads back through GetMediaForFragmentList as exactly a source
  * cluster, and the rows never overlap or reach past their segment file: no row covers bytes that were not written.
  */
-async function checkStored(expected: string[]): Promise<void> {
+async function checkStored(expected: string[], stream = STREAM): Promise<void> {
   const archive = archivedClient(server!.url);
   try {
     const listed = await archive.send(
-      new ListFragmentsCommand({ StreamName: STREAM, FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) } } }),
+      new ListFragmentsCommand({ StreamName: stream, FragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(0), EndTimestamp: new Date(Date.now() + 3_600_000) } } }),
     );
     const numbers = (listed.Fragments ?? []).map((f) => f.FragmentNumber!).sort();
     expect(numbers).toEqual([...expected].sort());
-    const out = await archive.send(new GetMediaForFragmentListCommand({ StreamName: STREAM, Fragments: numbers }));
+    const out = await archive.send(new GetMediaForFragmentListCommand({ StreamName: stream, Fragments: numbers }));
     const parser = new MkvStreamParser();
     const payload = await out.Payload!.transformToByteArray();
     const got: string[] = [];
@@ -198,6 +200,7 @@ describe.skipIf(cannotMount !== null && !CI)('a full disk', () => {
     const kv = controlClient(server.url);
     await kv.send(new CreateStreamCommand({ StreamName: STREAM, DataRetentionInHours: 24 }));
     await kv.send(new CreateStreamCommand({ StreamName: EXPIRING, DataRetentionInHours: 1 }));
+    await kv.send(new CreateStreamCommand({ StreamName: FIRST_UPLOAD_WHEN_FULL, DataRetentionInHours: 24 }));
     kv.destroy();
 
     // Stored while there is room.
@@ -227,6 +230,9 @@ describe.skipIf(cannotMount !== null && !CI)('a full disk', () => {
       expect(errors.map((a) => [a.ErrorId, a.ErrorCode, a.FragmentTimecode]), summarizeAcks(full)).toEqual([...SOURCE.keys()].map((tc) => [AckErrorId.ARCHIVAL_ERROR, 'ARCHIVAL_ERROR', tc]));
       expect(logs.some((l) => /ENOSPC/.test(l)), logs.join('\n')).toBe(true);
       await checkStored(before);
+      const first = await upload(PIPED, FIRST_UPLOAD_WHEN_FULL);
+      expect(first.filter((a) => a.EventType === 'ERROR').map((a) => a.ErrorId), summarizeAcks(first)).toEqual([...SOURCE.keys()].map(() => AckErrorId.ARCHIVAL_ERROR));
+      expect(server.store.list({ streamId: server.registry.find({ name: FIRST_UPLOAD_WHEN_FULL })!.id, notBeforeServerMs: 0 })).toEqual([]);
 
       // Room for the segment bytes but not for the WAL frames of their index row: the write and fsync succeed and
       // the commit fails. The fragment gets 5001 and its bytes stay unindexed, now and after later commits.
@@ -247,11 +253,15 @@ describe.skipIf(cannotMount !== null && !CI)('a full disk', () => {
     const single = persistedOf(await upload(ONE_CLUSTER));
     expect(single).toHaveLength(1);
     await checkStored([...before, ...after, ...single]);
+    const firstAfter = persistedOf(await upload(PIPED, FIRST_UPLOAD_WHEN_FULL));
+    expect(firstAfter).toHaveLength(5);
+    await checkStored(firstAfter, FIRST_UPLOAD_WHEN_FULL);
 
     // And a restart on that data dir recovers to the same state, with no tail the index does not cover.
     await server.stop();
     server = await startServer();
     await checkStored([...before, ...after, ...single]);
+    await checkStored(firstAfter, FIRST_UPLOAD_WHEN_FULL);
     await server.stop();
     server = undefined;
     checkNoTornTails(dataDir);
