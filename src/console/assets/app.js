@@ -7,6 +7,7 @@ import { DENIAL_ERRORS, KvsClient, KvsError, errorText } from './kvs.js';
 import { Player } from './player.js';
 import { describeEvent, findGaps, labelColor, renderTimeline, toEvents, toFragments } from './timeline.js';
 import { hangUp, matchWebrtcRoute, setUpWebrtc, showCall, showChannels } from './webrtc-view.js';
+import { showDashboard, stopDashboard } from './dashboard-view.js';
 
 const SESSION_KEY = 'openkvs.console.session';
 /** KVS's longest HLS session: a live view left open should not stop after the 300 s default. */
@@ -104,7 +105,7 @@ function showError(id, err) {
 }
 
 function show(view) {
-  for (const name of ['login', 'list', 'stream', 'channels', 'call']) {
+  for (const name of ['login', 'list', 'stream', 'channels', 'call', 'dashboard']) {
     $(`${name}-view`).hidden = name !== view;
   }
   document.body.dataset.view = view;
@@ -117,6 +118,7 @@ async function route() {
   const stale = () => generation !== routeGeneration;
   player.stop();
   hangUp();
+  stopDashboard();
   if (client === null) {
     $('who').textContent = '';
     $('logout').hidden = true;
@@ -131,7 +133,10 @@ async function route() {
   $('nav').hidden = false;
   const webrtc = matchWebrtcRoute(location.hash);
   const m = /^#\/streams\/(.+)$/.exec(location.hash);
-  if (webrtc?.page === 'channels') {
+  if (location.hash === '#/dashboard') {
+    show('dashboard');
+    await showDashboard(client, stale);
+  } else if (webrtc?.page === 'channels') {
     show('channels');
     await showChannels(client, stale);
   } else if (webrtc?.page === 'call') {

@@ -121,7 +121,7 @@ export function dashboardRows(previous, current, elapsedMs) {
     const now = bucketsOf(current, PERSIST, stream);
     const before = previous === null ? [] : bucketsOf(previous, PERSIST, stream);
     const recent = now.map((b) => ({ le: b.le, count: b.count - (before.find((p) => p.le === b.le)?.count ?? 0) }));
-    const useRecent = (recent.at(-1)?.count ?? 0) > 0 && recent.every((b) => b.count >= 0);
+    const useRecent = previous !== null && (recent.at(-1)?.count ?? 0) > 0 && recent.every((b) => b.count >= 0);
     const latency = useRecent ? recent : now;
     return {
       stream,
