@@ -11,6 +11,7 @@ import { putMedia, type AckEvent } from '../helpers/put-media-client.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, archivedClient, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
 import { signedPost } from '../helpers/signed-fetch.js';
 import { until } from '../helpers/until.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 const TOKEN = 'prometheus-scrape-token-0123456789';
 const FIXTURE = 'mkv/h264-5s-1s-gop.mkv';
@@ -143,6 +144,30 @@ describe('errors and throttles', () => {
     expect(m.has('openkvs_putmedia_error_acks_total', { stream: 'm-errors' })).toBe(false);
     expect(m.has('openkvs_store_bytes', { stream: 'm-errors' })).toBe(false);
     expect(m.value('openkvs_server_putmedia_incoming_bytes_total')).toBe(before.value('openkvs_server_putmedia_incoming_bytes_total'));
+  });
+});
+
+describe('retention', () => {
+  it('counts the fragments the sweeper deletes past retention, per stream', async () => {
+    const clock = new ManualClock(Date.now());
+    const s = await startTestServer({ putMediaCallsPerSecond: 1000 }, { clock });
+    const control = controlClient(s.url);
+    try {
+      await control.send(new CreateStreamCommand({ StreamName: 'm-old', DataRetentionInHours: 1 }));
+      const body = fixture(FIXTURE);
+      const res = await putMedia(s.url, body, { streamName: 'm-old' });
+      const fragments = persisted(res.acks).length;
+      expect(fragments).toBe(clustersOf(body).length);
+      clock.advance(2 * 3_600_000);
+      await s.retention.sweep();
+      const m = await scrape(s.url);
+      expect(m.value('openkvs_retention_deleted_fragments_total', { stream: 'm-old' })).toBe(fragments);
+      expect(m.value('openkvs_server_retention_deleted_fragments_total')).toBe(fragments);
+      expect(m.value('openkvs_store_fragments', { stream: 'm-old' })).toBe(0);
+    } finally {
+      control.destroy();
+      await s.stop();
+    }
   });
 });
 
