@@ -55,7 +55,7 @@ export class ServerMetrics {
       help: 'PutMedia.FragmentPersistLatency: from RECEIVED to PERSISTED (fsync and index commit).',
       buckets: LATENCY_BUCKETS,
     });
-    this.errorAcks = new StreamCounter(r, { name: 'putmedia_error_acks', help: 'PutMedia.ErrorAcksCount: ERROR acks, by ErrorId.', labels: ['error_id', 'error'] });
+    this.errorAcks = new StreamCounter(r, { name: 'putmedia_error_acks', help: 'PutMedia.ErrorAckCount: ERROR acks, by ErrorId.', labels: ['error_id', 'error'] });
     this.throttles = new StreamCounter(r, { name: 'throttles', help: 'Calls or fragments refused by a fixed per-stream limit, by limit.', labels: ['limit'] });
     this.outgoingBytes = new StreamCounter(r, { name: 'getmedia_outgoing_bytes', help: 'GetMedia.OutgoingBytes: chunk bytes sent.' });
     this.outgoingFragments = new StreamCounter(r, { name: 'getmedia_outgoing_fragments', help: 'GetMedia.OutgoingFragments: chunks sent.' });
