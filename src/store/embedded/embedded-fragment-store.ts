@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { promises as fsp, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ParsedHeader } from '../../media/parse-events.js';
 import type { TrackInfo } from '../../media/track.js';
 import type { Clock } from '../../util/clock.js';
@@ -489,12 +489,21 @@ export class EmbeddedFragmentStore implements FragmentStore {
     if (cur !== undefined) {
       this.#retire(streamId, cur);
     }
-    await fsp.mkdir(streamDir(this.#dataDir, streamId), { recursive: true });
+    const created = await fsp.mkdir(streamDir(this.#dataDir, streamId), { recursive: true });
     const id = this.#nextSegmentId++;
     const fd = await fsp.open(segmentPath(this.#dataDir, streamId, id), 'w');
     // The new file's directory entry must be durable too, or a crash could lose a whole persisted segment.
-    const dir = await fsp.open(streamDir(this.#dataDir, streamId), 'r');
-    await dir.sync().finally(() => dir.close());
+    await syncDir(streamDir(this.#dataDir, streamId));
+    // So must the entries of directories just made for it (streams/<id>, on a first start streams/ too): a
+    // directory's fsync covers the entries in it, not its own entry in its parent.
+    if (created !== undefined) {
+      for (let d = dirname(streamDir(this.#dataDir, streamId)); ; d = dirname(d)) {
+        await syncDir(d);
+        if (d === dirname(created) || d === dirname(d)) {
+          break;
+        }
+      }
+    }
     const seg: OpenSegment = { id, fd, size: 0, createdMs: now, inFlight: 0, retired: false, rowCommitted: false };
     this.#open.set(streamId, seg);
     return seg;
@@ -545,4 +554,9 @@ export class EmbeddedFragmentStore implements FragmentStore {
       }
     }
   }
+}
+
+async function syncDir(path: string): Promise<void> {
+  const dir = await fsp.open(path, 'r');
+  await dir.sync().finally(() => dir.close());
 }
