@@ -74,6 +74,13 @@ export class FragmentReader {
     return bytes;
   }
 
+  /** Throws KmsKeyError when the stream's key forbids reads: for answers built from bytes cached elsewhere (HLS segments). */
+  assertReadable(stream: StreamRecord): void {
+    if (stream.retentionHours > 0) {
+      this.#keyCheck(stream.id);
+    }
+  }
+
   /** Start reading fragments a reader will want next, in as few reads as their layout allows. */
   prefetch(stream: StreamRecord, fragments: readonly FragmentRecord[]): void {
     if (stream.retentionHours === 0) {

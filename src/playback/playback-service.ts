@@ -95,6 +95,8 @@ export class PlaybackService {
     const f = this.#fragment(s, fragmentNumber);
     const info = this.#d.reader.trackInfoOf(f);
     const track = this.#playTrack(s, info, trackNumber);
+    // Packaged segments are cached plaintext: a disabled key must stop them too (docs/encryption.md).
+    this.#d.reader.assertReadable(s.stream);
     return this.#cache.get(`m:${f.streamId}:${f.fragmentNumber}:${track.number}`, async () => {
       const runs = (await this.#runs(s, f, info)).filter((r) => r.track.number === track.number);
       // mfhd sequence numbers only need to increase: the fragment's start second does, and fits 32 bits for decades.
@@ -108,6 +110,7 @@ export class PlaybackService {
     const f = this.#fragment(s, fragmentNumber);
     const info = this.#d.reader.trackInfoOf(f);
     const numbers = new Set(playTrackList(playTracks(info)).map((t) => t.number));
+    this.#d.reader.assertReadable(s.stream);
     return this.#cache.get(`t:${f.streamId}:${f.fragmentNumber}`, async () => this.#d.packager.ts((await this.#runs(s, f, info)).filter((r) => numbers.has(r.track.number))));
   }
 

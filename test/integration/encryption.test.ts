@@ -1,5 +1,5 @@
 import { CreateStreamCommand, DescribeStreamCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
-import { GetClipCommand, GetMediaForFragmentListCommand, ListFragmentsCommand, type KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
+import { GetClipCommand, GetHLSStreamingSessionURLCommand, GetMediaForFragmentListCommand, ListFragmentsCommand, type KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetMediaCommand, KinesisVideoMediaClient } from '@aws-sdk/client-kinesis-video-media';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -126,6 +126,22 @@ async function fragmentListChunks(name: string): Promise<KvsChunkReader> {
   return reader;
 }
 
+/** An ON_DEMAND HLS session's first media segment URL (a session of the last hour). */
+async function hlsSegmentUrl(name: string): Promise<string> {
+  const out = await archive.send(
+    new GetHLSStreamingSessionURLCommand({
+      StreamName: name,
+      PlaybackMode: 'ON_DEMAND',
+      HLSFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(Date.now() - 3_600_000), EndTimestamp: new Date(Date.now() - 1) } },
+    }),
+  );
+  const master = new URL(out.HLSStreamingSessionURL ?? '');
+  const mediaLine = (await (await fetch(master)).text()).split('\n').find((l) => l.startsWith('getHLSMediaPlaylist')) ?? '';
+  const media = new URL(mediaLine, master);
+  const segment = (await (await fetch(media)).text()).split('\n').find((l) => l.startsWith('getMP4MediaFragment')) ?? '';
+  return new URL(segment, media).href;
+}
+
 async function createStream(name: string, kmsKeyId?: string): Promise<void> {
   await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: 24, ...(kmsKeyId !== undefined ? { KmsKeyId: kmsKeyId } : {}) }));
 }
@@ -157,6 +173,8 @@ describe('encryption at rest', () => {
 
   it('a disabled key: PutMedia ERROR acks 4501, reads fail with 4501 / KMSDisabledException, stored bytes untouched; enabled again it all works', async () => {
     const before = digest(segmentFiles('enc-cams'));
+    const segment = await hlsSegmentUrl('enc-cams');
+    expect((await fetch(segment)).status).toBe(200); // packaged and cached before the key is disabled
     await admin('/openkvs/disableKey', { KeyId: 'alias/cams' });
     const acks = await put('enc-cams');
     expect(persisted(acks)).toBe(0);
@@ -171,11 +189,14 @@ describe('encryption at rest', () => {
       name: 'KMSDisabledException',
       $metadata: { httpStatusCode: 400 },
     });
+    const refused = await fetch(segment);
+    expect([refused.status, refused.headers.get('x-amzn-errortype') ?? (await refused.text())]).toEqual([400, expect.stringMatching(/KMSDisabledException/)]);
     // another key's streams are not affected
     expect(await getMediaClusters('enc-default', clusters.length)).toEqual(clusters);
 
     await admin('/openkvs/enableKey', { KeyId: 'alias/cams' });
     expect(await getMediaClusters('enc-cams', clusters.length)).toEqual(clusters);
+    expect((await fetch(segment)).status).toBe(200);
     expect(persisted(await put('enc-cams'))).toBe(clusters.length);
   });
 
