@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 
@@ -9,13 +9,36 @@ export type Db = Database.Database;
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, 'openkvs.sqlite'));
-  db.pragma('journal_mode = WAL');
-  // FULL: a committed index row must survive power loss, because a PERSISTED ack promises it.
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
+  try {
+    db.pragma('journal_mode = WAL');
+    // FULL: a committed index row must survive power loss, because a PERSISTED ack promises it.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw explainFullDisk(err, dataDir);
+  }
   return db;
+}
+
+/**
+ * On a full disk SQLite cannot create its WAL index (-shm) and says only "disk I/O error", which sends an
+ * operator looking for a hardware fault: name the actual problem when the filesystem has no space left.
+ */
+function explainFullDisk(err: unknown, dataDir: string): unknown {
+  let free: number;
+  try {
+    const fs = statfsSync(dataDir);
+    free = fs.bavail * fs.bsize;
+  } catch {
+    return err;
+  }
+  if (free > 0) {
+    return err;
+  }
+  return new Error(`cannot open the database in ${dataDir}: no space left on its filesystem (0 bytes free); free some space and start again (${(err as Error).message})`, { cause: err });
 }
 
 export function migrate(db: Db): void {
