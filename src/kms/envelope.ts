@@ -40,7 +40,7 @@ export function sealBytes(key: Uint8Array, parts: readonly Uint8Array[], aad: st
   c.setAAD(Buffer.from(aad));
   const out = parts.map((p) => c.update(p));
   out.push(c.final());
-  return { bytes: Buffer.concat(out), nonce, tag: c.getAuthTag() };
+  return { bytes: joined(out), nonce, tag: c.getAuthTag() };
 }
 
 /** The plaintext of sealBytes output; throws on a wrong key, nonce, tag or aad, or altered bytes. */
@@ -48,5 +48,11 @@ export function openBytes(key: Uint8Array, sealed: { bytes: Uint8Array; nonce: U
   const d = createDecipheriv('aes-256-gcm', key, sealed.nonce);
   d.setAAD(Buffer.from(aad));
   d.setAuthTag(sealed.tag);
-  return Buffer.concat([d.update(sealed.bytes), d.final()]);
+  return joined([d.update(sealed.bytes), d.final()]);
+}
+
+/** One buffer without a copy when only one piece has bytes (GCM's final() adds none): fragments are megabytes. */
+function joined(pieces: Buffer[]): Buffer {
+  const full = pieces.filter((b) => b.length > 0);
+  return full.length === 1 && full[0] !== undefined ? full[0] : Buffer.concat(full);
 }
