@@ -215,6 +215,11 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const server: Server = tls === null ? createServer(app) : refusePlainHttp(createTlsServer(tls, app));
   // plain HTTP beside TLS only when asked for, and on a port of its own: the TLS port never answers in clear
   const plain: Server | null = tls !== null && config.httpPort !== null ? createServer(app) : null;
+  // PutMedia streams for hours, and Node's default 5-minute requestTimeout aborts any request still uploading by
+  // then. Bodies read whole have their own bound (readBody), stalled uploads putMediaIdleTimeoutSeconds; headersTimeout stays.
+  for (const s of plain === null ? [server] : [server, plain]) {
+    s.requestTimeout = 0;
+  }
   const upgrade = signalingUpgrade({ hub, channels, verifier, log: logger.child('signaling'), clientLimiter });
   server.on('upgrade', (req, socket, head) => {
     if (!upgrade(req, socket, head as Buffer)) {

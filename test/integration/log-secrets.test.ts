@@ -20,9 +20,13 @@ import { until } from '../helpers/until.js';
 const WEBHOOK_SECRET = 'hook-secret-8f1d2c3b4a5e6f708192';
 const DESTINATION_TOKEN = 'dest-token-5a6b7c8d9e0f1a2b3c4d';
 
+type Handler = (args: { request: unknown }) => Promise<unknown>;
+/** The part of an SDK client's middleware stack used here; both clients' stacks have it, with their own types. */
+type Stack = { add(middleware: (next: Handler) => Handler, options: { step: 'deserialize'; name: string }): void };
+
 /** Records the Authorization header of every request an SDK client sends, after signing. */
-function recordAuthorization(client: { middlewareStack: KinesisVideoClient['middlewareStack'] }, into: string[]): void {
-  client.middlewareStack.add(
+function recordAuthorization(stack: Stack, into: string[]): void {
+  stack.add(
     (next) => async (args) => {
       const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
       if (headers['authorization'] !== undefined) {
@@ -66,8 +70,8 @@ describe('no secrets in logs', () => {
     server = await startTestServer({ logLevel: 'debug', putMediaCallsPerSecond: 1000 }, { logger: createLogger('debug', (l) => lines.push(l)) });
     kv = controlClient(server.url);
     archived = archivedClient(server.url);
-    recordAuthorization(kv, authorizations);
-    recordAuthorization(archived, authorizations);
+    recordAuthorization(kv.middlewareStack as unknown as Stack, authorizations);
+    recordAuthorization(archived.middlewareStack as unknown as Stack, authorizations);
   });
 
   afterAll(async () => {
