@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { FrameConsumers } from '../consumers/frame-consumers.js';
 import type { FragmentReader } from '../core/fragment-reader.js';
 import type { StreamRegistry } from '../core/stream-registry.js';
-import { scrapedGauge } from './labelled-gauge.js';
+import { scrapedGauge } from './scraped-gauge.js';
 
 // Continuous image generation, read from each running frame consumer at scrape time. Its counters start at 0
 // when the consumer (re)starts, so they are gauges here; rate() copes with such resets.

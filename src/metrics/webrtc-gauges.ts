@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { ChannelRecord, ChannelRegistry } from '../signaling/channel-registry.js';
 import type { RelayService } from '../webrtc/relay-service.js';
 import type { StorageSessions } from '../webrtc/storage-sessions.js';
-import { scrapedGauge } from './labelled-gauge.js';
+import { scrapedGauge } from './scraped-gauge.js';
 
 // The server's own WebRTC peers, per signaling channel, read from the relay and storage sessions at scrape time.
 // A recording's bitrate is its stream's openkvs_stream_committed_bytes_total rate.
