@@ -1,6 +1,9 @@
-import { CreateStreamCommand, DeleteStreamCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
+import { CreateStreamCommand, DeleteStreamCommand, UpdateImageGenerationConfigurationCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { GetHLSStreamingSessionURLCommand, GetImagesCommand, type KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetMediaCommand, KinesisVideoMediaClient } from '@aws-sdk/client-kinesis-video-media';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCluster, writeMkvHeader } from '../../src/formats/mkv/mkv-writer.js';
@@ -105,6 +108,37 @@ describe('PutMedia, GetMedia, playback and GetImages move their metrics', () => 
     expect(m.value('openkvs_getimages_latency_seconds_count', { stream: 'm-ingest' })).toBe(1);
     expect(m.value('openkvs_getimages_images_total', { stream: 'm-ingest' })).toBe(out.Images?.length);
     expect(m.value('openkvs_getimages_images_total', { stream: 'm-ingest', result: 'image' })).toBe(out.Images?.filter((i) => i.ImageContent !== undefined).length);
+  });
+});
+
+describe('frame consumers', () => {
+  it("report a running consumer's frames and its lag behind the stream", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openkvs-metrics-frames-'));
+    try {
+      await kv.send(new CreateStreamCommand({ StreamName: 'm-frames', DataRetentionInHours: 24 }));
+      await kv.send(
+        new UpdateImageGenerationConfigurationCommand({
+          StreamName: 'm-frames',
+          ImageGenerationConfiguration: { Status: 'ENABLED', ImageSelectorType: 'PRODUCER_TIMESTAMP', DestinationConfig: { Uri: `file://localhost${dir}`, DestinationRegion: 'us-east-1' }, SamplingInterval: 500, Format: 'JPEG' },
+        }),
+      );
+      const res = await putMedia(server.url, fixture(FIXTURE), { streamName: 'm-frames', timecodeType: 'RELATIVE' });
+      expect(persisted(res.acks)).toHaveLength(5);
+      // 5 s sampled every 500 ms: 10 frames, all delivered, and the checkpoint reaches the newest fragment
+      const m = await until(
+        'the consumer to handle every frame',
+        async () => {
+          const now = await scrape(server.url);
+          return now.value('openkvs_frame_consumer_frames_delivered', { stream: 'm-frames' }) >= 10 && now.value('openkvs_frame_consumer_lag_seconds', { stream: 'm-frames' }) === 0 ? now : undefined;
+        },
+        30_000,
+      );
+      expect(m.value('openkvs_frame_consumer_frames_decoded', { stream: 'm-frames' })).toBeGreaterThanOrEqual(10);
+      expect(m.value('openkvs_frame_consumer_frames_dropped', { stream: 'm-frames' })).toBe(0);
+      expect(m.has('openkvs_frame_consumer_frames_delivered', { stream: 'm-ingest' })).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
