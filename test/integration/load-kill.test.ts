@@ -19,7 +19,8 @@ import { TEST_ACCESS_KEY, TEST_SECRET, archivedClient, controlClient } from '../
 // bytes + committed index row), seen from every side: what a producer was told is durable is listed and reads back
 // byte for byte; whatever a reader was served before the kill was committed, so it is still there too; no index
 // row ever points at torn bytes, and recovery leaves no tail that the index does not cover.
-// LOAD_KILL_SEED=<n> replays one schedule; the seed is printed with the summary.
+// LOAD_KILL_SEED=<n> picks another kill schedule (the same seed gives the same kill points; what is in flight at
+// each still depends on timing); the seed is printed with the summary.
 
 const SEED = Number(process.env['LOAD_KILL_SEED'] ?? 0x10ad_c1);
 const ROUNDS = 6;
