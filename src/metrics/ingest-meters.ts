@@ -13,7 +13,7 @@ export type IngestRates = { bytes: RateWindow; fragments: RateWindow };
 export class MetricsIngestMeters implements IngestMeters {
   readonly #m: ServerMetrics;
   readonly #nowMs: () => number;
-  readonly #meters = new Map<string, IngestMeter>();
+  readonly #meters = new Map<string, { meter: IngestMeter; retire(): void }>();
   readonly rates = new Map<string, IngestRates>();
 
   constructor(metrics: ServerMetrics, nowMs: () => number) {
@@ -22,20 +22,25 @@ export class MetricsIngestMeters implements IngestMeters {
   }
 
   forStream(stream: string): IngestMeter {
-    let meter = this.#meters.get(stream);
-    if (meter === undefined) {
-      meter = this.#create(stream);
-      this.#meters.set(stream, meter);
+    let entry = this.#meters.get(stream);
+    if (entry === undefined) {
+      entry = this.#create(stream);
+      this.#meters.set(stream, entry);
     }
-    return meter;
+    return entry.meter;
   }
 
+  /**
+   * The stream was deleted: its series are gone, and the uploads still ending on it (their STREAM_NOT_ACTIVE ack,
+   * their disconnect) must not bring them back — a prom-client child re-creates its series when touched.
+   */
   drop(stream: string): void {
+    this.#meters.get(stream)?.retire();
     this.#meters.delete(stream);
     this.rates.delete(stream);
   }
 
-  #create(stream: string): IngestMeter {
+  #create(stream: string): { meter: IngestMeter; retire(): void } {
     const m = this.#m;
     const bytes = m.incomingBytes.child(stream);
     const fragments = m.incomingFragments.child(stream);
@@ -46,28 +51,36 @@ export class MetricsIngestMeters implements IngestMeters {
     const persist = m.persistLatency.child(stream);
     const rates: IngestRates = { bytes: new RateWindow(this.#nowMs), fragments: new RateWindow(this.#nowMs) };
     this.rates.set(stream, rates);
-    return {
+    let live = true;
+    const meter: IngestMeter = {
       connected: () => {
-        requests.inc();
-        active.inc();
-      },
-      disconnected: () => active.dec(),
-      bytes: (n) => bytes.inc(n),
-      received: (n, size, ingestMs) => {
-        fragments.inc();
-        frames.inc(n);
-        ingestion.observe(ingestMs / 1000);
-        rates.bytes.add(size);
-        rates.fragments.add(1);
-      },
-      persisted: (ms) => persist.observe(ms / 1000),
-      ackError: (error) => {
-        m.errorAcks.inc(stream, { error_id: String(AckErrorId[error]), error });
-        if (error === 'CAPACITY_EXCEEDED') {
-          m.throttles.inc(stream, { limit: 'fragment_capacity' });
+        if (live) {
+          requests.inc();
+          active.inc();
         }
       },
-      throttled: (limit) => m.throttles.inc(stream, { limit }),
+      disconnected: () => live && active.dec(),
+      bytes: (n) => live && bytes.inc(n),
+      received: (n, size, ingestMs) => {
+        if (live) {
+          fragments.inc();
+          frames.inc(n);
+          ingestion.observe(ingestMs / 1000);
+          rates.bytes.add(size);
+          rates.fragments.add(1);
+        }
+      },
+      persisted: (ms) => live && persist.observe(ms / 1000),
+      ackError: (error) => {
+        if (live) {
+          m.errorAcks.inc(stream, { error_id: String(AckErrorId[error]), error });
+          if (error === 'CAPACITY_EXCEEDED') {
+            m.throttles.inc(stream, { limit: 'fragment_capacity' });
+          }
+        }
+      },
+      throttled: (limit) => live && m.throttles.inc(stream, { limit }),
     };
+    return { meter, retire: () => (live = false) };
   }
 }

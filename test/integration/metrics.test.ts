@@ -205,6 +205,20 @@ describe('retention', () => {
   });
 });
 
+describe('a stream deleted during an upload', () => {
+  it('leaves no series behind: the upload ending on it (STREAM_NOT_ACTIVE, its disconnect) does not bring them back', async () => {
+    await kv.send(new CreateStreamCommand({ StreamName: 'm-gone', DataRetentionInHours: 24 }));
+    const upload = putMedia(server.url, fixture(FIXTURE), { streamName: 'm-gone', chunkSize: 2000, chunkDelayMs: 50 });
+    await until('the upload to be counted as active', async () => (await scrape(server.url)).value('openkvs_putmedia_active_connections', { stream: 'm-gone' }) === 1);
+    await kv.send(new DeleteStreamCommand({ StreamARN: server.registry.find({ name: 'm-gone' })!.arn }));
+    const res = await upload;
+    expect(errors(res.acks).map((a) => a.ErrorId)).toContain(4008);
+    const m = await scrape(server.url);
+    expect(m.samples.filter((s) => s.labels['stream'] === 'm-gone')).toEqual([]);
+    expect(m.value('openkvs_server_putmedia_requests_total')).toBeGreaterThan(0);
+  });
+});
+
 describe('access to /metrics', () => {
   it('refuses an unsigned GET and a wrong bearer token; takes a root-signed GET and the configured token', async () => {
     const unsigned = await fetch(`${server.url}/metrics`);
