@@ -30,10 +30,14 @@ export class OpenKvsMetrics {
     const m = this.metrics;
     this.ingest = new MetricsIngestMeters(m, d.nowMs);
     this.getMedia = {
-      sent: (stream, bytes, behind) => {
-        m.outgoingBytes.inc(stream, {}, bytes);
-        m.outgoingFragments.inc(stream, {});
-        m.millisBehindNow.set({ stream }, behind);
+      sent: (s, bytes, behind) => {
+        // a reader still sending its page when the stream is deleted must not bring the stream's series back
+        if (d.registry.byId(s.id) === undefined) {
+          return;
+        }
+        m.outgoingBytes.inc(s.name, {}, bytes);
+        m.outgoingFragments.inc(s.name, {});
+        m.millisBehindNow.set({ stream: s.name }, behind);
       },
     };
     d.registry.onDeleted((s) => {

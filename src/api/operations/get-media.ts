@@ -23,7 +23,7 @@ export type GetMediaDeps = {
   meter?: GetMediaMeter;
 };
 
-export type GetMediaMeter = { sent(streamName: string, bytes: number, millisBehindNow: number): void };
+export type GetMediaMeter = { sent(stream: StreamRecord, bytes: number, millisBehindNow: number): void };
 
 /** GetMedia's ARN pattern hard-codes the `aws` partition (kvs-api.md §1.7). */
 const MEDIA_ARN_RULE = { min: 1, max: 1024, pattern: /^arn:aws:kinesisvideo:[a-z0-9-]+:[0-9]+:[a-z]+\/[a-zA-Z0-9_.-]+\/[0-9]+$/ } as const;
@@ -189,7 +189,7 @@ async function* chunks(deps: GetMediaDeps, leadingFor: (f: FragmentRecord) => Ui
         const size = parts.reduce((n, p) => n + p.length, 0);
         await pace.before(size, current.capacity.readBytesPerSecond, signal);
         // counted as handed to the response: a reader that goes away never resumes this generator after its yield
-        deps.meter?.sent(current.name, size, deps.clock.now() - f.serverTimestampMs);
+        deps.meter?.sent(current, size, deps.clock.now() - f.serverTimestampMs);
         yield parts;
         cursor = f.fragmentNumber;
       }
