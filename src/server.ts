@@ -59,6 +59,11 @@ import { ClientRateLimiter } from './util/client-rate-limiter.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { serverTls, type ServerTls } from './tls/server-tls.js';
 import { refusePlainHttp } from './tls/plain-http-refusal.js';
+import { AccessKeyStore } from './iam/access-keys.js';
+import { Authorizer } from './iam/authorizer.js';
+import { accessKeyOperations } from './api/operations/access-keys.js';
+import { OpenKvsMetrics } from './metrics/openkvs-metrics.js';
+import { meterOperations } from './metrics/metered-operations.js';
 
 export type StartOptions = {
   clock?: Clock;
@@ -102,6 +107,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const configured = config.accessKeyId !== null && config.secretAccessKey !== null ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } : null;
   const creds = loadOrCreateRootCredentials(config.dataDir, configured);
   const registry = new StreamRegistry(db, { region: config.region, accountId: config.accountId, clock });
+  const accessKeys = new AccessKeyStore(db, clock);
 
   const master = loadOrCreateMasterKey(config.dataDir, config.masterKeyFile);
   if (master.generated) {
@@ -122,7 +128,8 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   }
   const store = new EmbeddedFragmentStore(db, config.dataDir, clock, kms.cipher);
   const buffer = new MemoryBuffer();
-  const retention = new RetentionSweeper(registry, store, buffer, clock, logger.child('retention'));
+  const metrics = new OpenKvsMetrics({ registry, nowMs: () => clock.now() });
+  const retention = new RetentionSweeper(registry, metrics.countingExpiry(store), buffer, clock, logger.child('retention'));
   const reader = new FragmentReader(store, buffer, clock, (id) => kms.cipher.assertReadable(id));
   const feed = new FragmentFeed((f, bytes) => reader.remember(f, bytes));
   // one limiter per stream, shared by PutMedia and WebRTC recordings: both draw on the same capacity
@@ -137,12 +144,13 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     feed,
     idleTimeoutMs: config.putMediaIdleTimeoutSeconds * 1000,
     log: logger.child('ingest'),
+    meters: metrics.ingest,
   });
 
   let verifier: SigV4Verifier | null = null;
   if (config.auth === 'on') {
     // Signature skew is judged against the real wall clock, whatever clock drives retention and rates.
-    verifier = new SigV4Verifier((id) => (id === creds.credentials.accessKeyId ? creds.credentials : undefined), () => Date.now());
+    verifier = new SigV4Verifier((id) => (id === creds.credentials.accessKeyId ? creds.credentials : accessKeys.credentialsOf(id)), () => Date.now());
   } else {
     logger.warn('AUTH IS OFF: every request is accepted without a signature. Use only for throwaway local testing.');
   }
@@ -173,6 +181,15 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   });
 
   const channels = new ChannelRegistry(db, { region: config.region, accountId: config.accountId, clock });
+  const authorizer = new Authorizer({
+    keys: accessKeys,
+    rootAccessKeyId: creds.credentials.accessKeyId,
+    region: config.region,
+    accountId: config.accountId,
+    streamArnOf: (name) => registry.find({ name })?.arn,
+    channelArnOf: (name) => channels.findByName(name)?.arn,
+    log: logger.child('iam'),
+  });
   const hub = new SignalingHub(
     channels,
     {
@@ -195,7 +212,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     ...signalingChannelOperations({ channels, registry, ice: { turnUris: config.turnUris, turnSecret: config.turnSecret, ttlSeconds: config.turnCredentialTtlSeconds }, now: () => clock.now() }),
     ...webrtcStorageOperations({ channels, sessions: storage }),
     ...streamConfigOperations(registry, config.region),
-    ...getMediaOperations({ registry, reader, feed, limits: new ReadLimits(config.getMediaCallsPerSecond, clock), clock }),
+    ...getMediaOperations({ registry, reader, feed, limits: new ReadLimits(config.getMediaCallsPerSecond, clock), clock, meter: metrics.getMedia }),
     ...archivedMediaOperations({ registry, reader }),
     ...streamingSessionOperations({ registry, reader, tokens, clock, packager }),
     ...getClipOperations({ registry, reader, packager }),
@@ -204,13 +221,15 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     ...frameConsumerOperations({ registry, consumers, reader }),
     ...signalingRelayOperations({ channels, relay }),
     ...alexaOfferOperations({ channels, hub }),
+    ...accessKeyOperations({ keys: accessKeys }),
   };
-  const operations: OperationTable = { ...served, ...unsupportedOperations(new Set(Object.keys(served))) };
+  const operations: OperationTable = meterOperations({ ...served, ...unsupportedOperations(new Set(Object.keys(served))) }, metrics.metrics, registry);
+  metrics.attach({ registry, store, buffer, db, feed, reader, consumers, channels, relay, storage, nowMs: () => clock.now() });
 
   let ready = false;
   // one table for HTTP and signaling upgrades: a client's budget is the same whichever door it knocks on
   const clientLimiter = new ClientRateLimiter(config.requestsPerSecondPerClient, config.requestBurstPerClient, clock);
-  const app = createApp({ logger, verifier, operations, streamingRoutes: { '/putMedia': putMedia.route }, routers: [playbackRouter(playback), consoleRouter({ region: config.region })], publicUrl: config.publicUrl, isReady: () => ready, clientLimiter });
+  const app = createApp({ logger, verifier, authorizer, operations, streamingRoutes: { '/putMedia': putMedia.route }, routers: [metrics.router({ verifier, authorizer, token: config.metricsToken }, { db, dataDir: config.dataDir, minFreeDiskBytes: config.minFreeDiskBytes, accepting: () => ready && server.listening }), playbackRouter(playback), consoleRouter({ region: config.region })], publicUrl: config.publicUrl, isReady: () => ready, clientLimiter });
   const tls = await serverTls(config, logger.child('tls'));
   const server: Server = tls === null ? createServer(app) : refusePlainHttp(createTlsServer(tls, app));
   // plain HTTP beside TLS only when asked for, and on a port of its own: the TLS port never answers in clear
@@ -220,7 +239,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   for (const s of plain === null ? [server] : [server, plain]) {
     s.requestTimeout = 0;
   }
-  const upgrade = signalingUpgrade({ hub, channels, verifier, log: logger.child('signaling'), clientLimiter });
+  const upgrade = signalingUpgrade({ hub, channels, verifier, authorizer, log: logger.child('signaling'), clientLimiter });
   server.on('upgrade', (req, socket, head) => {
     if (!upgrade(req, socket, head as Buffer)) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
