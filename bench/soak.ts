@@ -6,11 +6,11 @@
 // without bound over the second half of the run, or when any producer or consumer saw an error.
 // Options (flags or environment): --duration 10m (SOAK_DURATION), --producers 50 (SOAK_PRODUCERS),
 // --getmedia 10 (SOAK_GETMEDIA), --hls 10 (SOAK_HLS), --interval 5s (SOAK_INTERVAL), --rotate 60s (SOAK_ROTATE).
-// Limits: SOAK_MAX_HEAP_MB_PER_MIN (2), SOAK_MAX_RSS_MB_PER_MIN (16), SOAK_FD_MARGIN (50). docs/operations.md.
+// Limits: SOAK_MAX_HEAP_MB_PER_MIN (2), SOAK_MAX_RSS_MB_PER_MIN (10), SOAK_FD_MARGIN (16). docs/operations.md.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,9 @@ import { readElementId, readElementSize } from '../src/formats/ebml/vint.js';
 import { MkvStreamParser } from '../src/formats/mkv/mkv-stream-parser.js';
 import { TEST_ACCESS_KEY, TEST_SECRET } from '../test/helpers/server.js';
 import { signRequest } from '../test/helpers/signed-fetch.js';
+import { SHARED_READ_CACHE_BYTES } from '../src/core/fragment-reader.js';
+import { MEDIA_CACHE_BYTES } from '../src/playback/playback-service.js';
+import { MAX_OPEN_READ_HANDLES } from '../src/store/embedded/embedded-fragment-store.js';
 import { api, cpuSeconds } from './process.js';
 import { f0, f1, out, percentile } from './report.js';
 import type { SoakParentMessage, SoakSample, SoakServerMessage } from './soak-server.js';
@@ -71,14 +74,15 @@ const OPTIONS = {
   intervalMs: parseDuration('--interval', opt(flags.interval, 'SOAK_INTERVAL', '5s')),
   rotateMs: parseDuration('--rotate', opt(flags.rotate, 'SOAK_ROTATE', '60s')),
   maxHeapMbPerMin: Number(env['SOAK_MAX_HEAP_MB_PER_MIN'] ?? 2),
-  maxRssMbPerMin: Number(env['SOAK_MAX_RSS_MB_PER_MIN'] ?? 16),
-  fdMargin: parseCount('SOAK_FD_MARGIN', env['SOAK_FD_MARGIN'] ?? '50'),
+  maxRssMbPerMin: Number(env['SOAK_MAX_RSS_MB_PER_MIN'] ?? 10),
+  fdMargin: parseCount('SOAK_FD_MARGIN', env['SOAK_FD_MARGIN'] ?? '16'),
 };
 if (OPTIONS.producers < 1 || OPTIONS.getMedia > OPTIONS.producers || OPTIONS.hls > OPTIONS.producers) {
   throw new Error('need at least one producer, and no more GetMedia or HLS consumers than producers (each reads its own stream)');
 }
-/** Consumers start once every stream has fragments to play; descriptors are judged against the count after this. */
+/** Consumers start once every stream has fragments to play. */
 const CONSUMERS_START_MS = 5_000;
+/** RSS growth is counted from here: streams, sessions and connections all exist by then. */
 const WARM_UP_MS = Math.min(60_000, OPTIONS.durationMs / 4);
 const HLS_POLL_MS = 1_000;
 const DRAIN_TIMEOUT_MS = 20_000;
@@ -488,7 +492,31 @@ function askSample(child: Child): Promise<SoakSample | null> {
   });
 }
 
-type Row = SoakSample & { tS: number; fds: number; cpuPct: number; clients: Counters; windowS: number };
+/** The server's open descriptors by kind: each kind has its own bound (checks in main). */
+type Fds = { fds: number; sockets: number; segments: number; other: number };
+
+function fdsOf(pid: number): Fds {
+  const n: Fds = { fds: 0, sockets: 0, segments: 0, other: 0 };
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed since the listing
+    }
+    n.fds++;
+    if (target.startsWith('socket:')) {
+      n.sockets++;
+    } else if (target.endsWith('.seg')) {
+      n.segments++;
+    } else {
+      n.other++;
+    }
+  }
+  return n;
+}
+
+type Row = SoakSample & Fds & { tS: number; cpuPct: number; clients: Counters; windowS: number };
 
 const COLUMNS: [string, number, (r: Row) => string][] = [
   ['t s', 6, (r) => f0(r.tS)],
@@ -496,6 +524,8 @@ const COLUMNS: [string, number, (r: Row) => string][] = [
   ['heap MB', 8, (r) => f1(r.heapUsed / MB)],
   ['ext MB', 7, (r) => f1(r.external / MB)],
   ['fds', 5, (r) => String(r.fds)],
+  ['socks', 6, (r) => String(r.sockets)],
+  ['segs', 5, (r) => String(r.segments)],
   ['loop p50', 9, (r) => f1(r.loopP50)],
   ['loop p99', 9, (r) => f1(r.loopP99)],
   ['loop max', 9, (r) => f0(r.loopMax)],
@@ -525,6 +555,28 @@ function slope(points: readonly [number, number][]): number {
   return sxx === 0 ? NaN : sxy / sxx;
 }
 
+/** true: met; false: failed; 'inconclusive': growth a bounded cache may still explain (passes, with a note). */
+type Check = [string, boolean | 'inconclusive'];
+
+/** What the server's bounded media caches may hold once full: RSS growth up to this can be them filling. */
+const CACHE_ALLOWANCE_MB = (SHARED_READ_CACHE_BYTES + MEDIA_CACHE_BYTES) / MB + 32;
+
+/**
+ * RSS over the second half: a slope under the limit passes. A steeper one fails only once the growth since the
+ * warm-up is more than the media caches can hold (2 × 64 MiB, filled at the rate media arrives: minutes at this
+ * load); below that a short run cannot tell a cache filling from a leak, and says so.
+ */
+function rssCheck(points: number, perMin: number, growthMb: number): Check {
+  const what = `RSS, second half: ${f1(perMin)} MB/min ≤ ${OPTIONS.maxRssMbPerMin}`;
+  if (points >= 3 && perMin <= OPTIONS.maxRssMbPerMin) {
+    return [what, true];
+  }
+  if (points >= 3 && growthMb <= CACHE_ALLOWANCE_MB) {
+    return [`${what}: steeper, but +${f0(growthMb)} MB since the warm-up is within what the media caches may hold (${f0(CACHE_ALLOWANCE_MB)} MB) — run longer to judge`, 'inconclusive'];
+  }
+  return [`${what} (+${f0(growthMb)} MB since the warm-up, caches allow ${f0(CACHE_ALLOWANCE_MB)} MB)`, false];
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
@@ -552,8 +604,7 @@ async function main(): Promise<number> {
       if (s === null) {
         return null;
       }
-      const fds = readdirSync(`/proc/${pid}/fd`).length;
-      const row: Row = { ...s, tS, fds, cpuPct: ((cpuSeconds(pid) - cpu0) / windowS) * 100, clients: win, windowS };
+      const row: Row = { ...s, tS, ...fdsOf(pid), cpuPct: ((cpuSeconds(pid) - cpu0) / windowS) * 100, clients: win, windowS };
       win = newCounters();
       return row;
     };
@@ -611,7 +662,8 @@ async function main(): Promise<number> {
     await Promise.all([...producers, ...consumerRuns]);
     let after: Row | null = null;
     if (!crashed) {
-      await sleep(2_000);
+      // past fetch's keep-alive (4 s), so the players' idle sockets are closed too
+      await sleep(6_000);
       const now = performance.now();
       after = await sample((now - lastAt) / 1000, elapsedS(), cpuMark);
       if (after !== null) {
@@ -627,10 +679,15 @@ async function main(): Promise<number> {
     const perMin = (pick: (r: Row) => number): number => slope(secondHalf.map((r) => [r.tS / 60, pick(r) / MB]));
     const heapSlope = perMin((r) => r.heapUsed);
     const rssSlope = perMin((r) => r.rss);
-    const fdSlope = slope(secondHalf.map((r) => [r.tS / 60, r.fds]));
     const warm = underLoad.find((r) => r.tS >= WARM_UP_MS / 1000);
-    const fdBaseline = warm?.fds ?? NaN;
-    const fdMaxLater = Math.max(...underLoad.filter((r) => r.tS >= WARM_UP_MS / 1000).map((r) => r.fds), ...(after === null ? [] : [after.fds]));
+    const rssGrowthMb = warm !== undefined && underLoad.length > 0 ? (underLoad.at(-1)!.rss - warm.rss) / MB : NaN;
+    const most = (pick: (r: Row) => number): number => Math.max(...underLoad.map(pick));
+    // Bounds by design: segment files are the store's read handles plus one being written per stream; sockets are
+    // the idle ones plus the clients' (a rotating producer's old and new connection overlap; fetch keeps a few);
+    // nothing else should be opened per request.
+    const segmentBound = MAX_OPEN_READ_HANDLES + OPTIONS.producers;
+    const clientSockets = 2 * OPTIONS.producers + OPTIONS.getMedia + 2 * OPTIONS.hls;
+    const m = OPTIONS.fdMargin;
     const lat = [...total.ackLatencies].sort((a, b) => a - b);
     const loopP99s = underLoad.map((r) => r.loopP99).filter(Number.isFinite).sort((a, b) => a - b);
     const loopMax = Math.max(...underLoad.map((r) => r.loopMax).filter(Number.isFinite));
@@ -649,15 +706,18 @@ async function main(): Promise<number> {
     );
     out(
       `server: RSS ${mbOf(first, (r) => r.rss)} → ${mbOf(lastLoaded, (r) => r.rss)} MB (max ${f1(Math.max(...underLoad.map((r) => r.rss)) / MB)}), ` +
-        `heap after GC ${mbOf(first, (r) => r.heapUsed)} → ${mbOf(lastLoaded, (r) => r.heapUsed)} MB, fds ${first.fds} → ${lastLoaded?.fds ?? '-'}${after !== null ? ` (${after.fds} after the clients left)` : ''}; ` +
+        `heap after GC ${mbOf(first, (r) => r.heapUsed)} → ${mbOf(lastLoaded, (r) => r.heapUsed)} MB, fds ${first.fds} → ${lastLoaded?.fds ?? '-'}${after !== null ? ` (${after.fds} after the clients left: ${after.sockets} sockets, ${after.segments} segment files)` : ''}; ` +
         `event-loop delay p99 per window: median ${f1(percentile(loopP99s, 0.5))} ms, worst ${f1(loopP99s.at(-1) ?? NaN)} ms, max ${f0(loopMax)} ms; logged ${server.warnLines} warn and ${server.errorLines} error lines`,
     );
 
-    const checks: [string, boolean][] = [
+    const checks: Check[] = [
       [`the server ran to the end`, !crashed],
       [`heap after GC, second half: ${f1(heapSlope)} MB/min ≤ ${OPTIONS.maxHeapMbPerMin}`, secondHalf.length >= 3 && heapSlope <= OPTIONS.maxHeapMbPerMin],
-      [`RSS, second half: ${f1(rssSlope)} MB/min ≤ ${OPTIONS.maxRssMbPerMin}`, secondHalf.length >= 3 && rssSlope <= OPTIONS.maxRssMbPerMin],
-      [`fds after warm-up (${f0(WARM_UP_MS / 1000)} s): max ${fdMaxLater} ≤ ${fdBaseline} + ${OPTIONS.fdMargin} (second-half slope ${f1(fdSlope)}/min)`, fdMaxLater <= fdBaseline + OPTIONS.fdMargin],
+      rssCheck(secondHalf.length, rssSlope, rssGrowthMb),
+      [`segment-file fds: max ${most((r) => r.segments)} ≤ ${segmentBound} (${MAX_OPEN_READ_HANDLES} read handles + one being written per stream)`, most((r) => r.segments) <= segmentBound],
+      [`sockets under load: max ${most((r) => r.sockets)} ≤ ${first.sockets + clientSockets + m} (${first.sockets} idle + ${clientSockets} of clients + ${m})`, most((r) => r.sockets) <= first.sockets + clientSockets + m],
+      [`sockets after every client left: ${after?.sockets ?? 'no sample'} ≤ ${first.sockets + m} (idle + ${m})`, after !== null && after.sockets <= first.sockets + m],
+      [`other fds: max ${most((r) => r.other)} ≤ ${first.other + m} (idle + ${m})`, Math.max(most((r) => r.other), after?.other ?? 0) <= first.other + m],
       [`no producer or consumer errors: ${total.errors}`, total.errors === 0],
       [`every fragment sent was PERSISTED: ${total.persisted}/${totals.fragmentsSent}`, total.persisted === totals.fragmentsSent && totals.fragmentsSent > 0],
       [`readers got media: GetMedia ${total.gmFragments} fragments, HLS ${total.hlsSegments} segments`, (OPTIONS.getMedia === 0 || total.gmFragments > 0) && (OPTIONS.hls === 0 || total.hlsSegments > 0)],
@@ -665,7 +725,7 @@ async function main(): Promise<number> {
     ];
     out('');
     for (const [what, ok] of checks) {
-      out(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+      out(`${ok === true ? 'ok  ' : ok === false ? 'FAIL' : '??  '} ${what}`);
     }
     if (errorKinds.size > 0) {
       out('\nerrors by kind:');
@@ -676,8 +736,9 @@ async function main(): Promise<number> {
     if (server.logHead.length > 0) {
       out(`\nserver log (the first and the latest lines):\n${[...server.logHead, ...(server.logTail.length > 0 ? ['…', ...server.logTail] : [])].join('\n')}`);
     }
-    const failed = checks.filter(([, ok]) => !ok).length;
-    out(failed === 0 ? '\nsoak passed' : `\nsoak FAILED (${failed} check${failed === 1 ? '' : 's'})`);
+    const failed = checks.filter(([, ok]) => ok === false).length;
+    const open = checks.filter(([, ok]) => ok === 'inconclusive').length;
+    out(failed > 0 ? `\nsoak FAILED (${failed} check${failed === 1 ? '' : 's'})` : open > 0 ? '\nsoak passed, with an inconclusive check (??): run longer' : '\nsoak passed');
     return failed === 0 ? 0 : 1;
   } finally {
     if (child !== null && child.proc.exitCode === null && child.proc.signalCode === null) {

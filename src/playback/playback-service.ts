@@ -31,7 +31,7 @@ export type PlaybackDeps = {
 };
 
 /** Packaged bytes kept for the next player: enough for a few hundred 1–2 s segments of several live streams. */
-const MEDIA_CACHE_BYTES = 64 * 1024 * 1024;
+export const MEDIA_CACHE_BYTES = 64 * 1024 * 1024;
 
 type Session = { token: string; claims: SessionClaims; stream: StreamRecord };
 

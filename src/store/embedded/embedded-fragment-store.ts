@@ -39,7 +39,7 @@ type Statement = Database.Statement<unknown[]>;
 const MAX_BATCH_READ_BYTES = 16 * 1024 * 1024;
 
 /** Segment files kept open for reads; a reader mostly touches the few newest segments of a stream. */
-const MAX_OPEN_READ_HANDLES = 256;
+export const MAX_OPEN_READ_HANDLES = 256;
 
 type TrackInfoRow = { id: number; stream_id: number; hash: string; timecode_scale_ns: number; tracks_json: string; header: Buffer };
 type SegmentRow = { id: number; stream_id: number; created_ms: number };
