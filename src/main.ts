@@ -27,6 +27,7 @@ openkvs serve [options]
   --config FILE       JSON config file (any setting from the README table)
   --auth on|off       SigV4 enforcement (default on; off is for throwaway local use) env OPENKVS_AUTH
   --log-level L       debug|info|warn|error|silent (default info)               env OPENKVS_LOG_LEVEL
+  --log-format F      json|pretty|auto (default auto: pretty on a terminal)     env OPENKVS_LOG_FORMAT
   --tls-cert FILE     PEM certificate: serve HTTPS and WSS on the port           env OPENKVS_TLS_CERT
   --tls-key FILE      PEM private key for --tls-cert                            env OPENKVS_TLS_KEY
   --tls-self-signed   serve HTTPS and WSS with a certificate generated into DIR/tls once  env OPENKVS_TLS_SELF_SIGNED
@@ -68,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string' },
         auth: { type: 'string' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-self-signed': { type: 'boolean' },
@@ -78,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       strict: true,
     });
     const flags: ConfigLayer = {};
-    const map: Record<string, string> = { port: 'port', host: 'host', 'data-dir': 'dataDir', region: 'region', auth: 'auth', 'log-level': 'logLevel', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey', 'tls-self-signed': 'tlsSelfSigned', 'http-port': 'httpPort', encryption: 'encryption', 'master-key-file': 'masterKeyFile' };
+    const map: Record<string, string> = { port: 'port', host: 'host', 'data-dir': 'dataDir', region: 'region', auth: 'auth', 'log-level': 'logLevel', 'log-format': 'logFormat', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey', 'tls-self-signed': 'tlsSelfSigned', 'http-port': 'httpPort', encryption: 'encryption', 'master-key-file': 'masterKeyFile' };
     for (const [flag, key] of Object.entries(map)) {
       const v = values[flag as keyof typeof values];
       if (v !== undefined) {
