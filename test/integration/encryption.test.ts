@@ -1,5 +1,5 @@
 import { CreateStreamCommand, DescribeStreamCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
-import { GetClipCommand, GetHLSStreamingSessionURLCommand, GetMediaForFragmentListCommand, ListFragmentsCommand, type KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
+import { GetClipCommand, GetHLSStreamingSessionURLCommand, GetImagesCommand, GetMediaForFragmentListCommand, ListFragmentsCommand, type KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetMediaCommand, KinesisVideoMediaClient } from '@aws-sdk/client-kinesis-video-media';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -72,6 +72,8 @@ const streamId = (name: string): number => {
   }
   return s.id;
 };
+
+const firstServerTime = (name: string): Date => new Date(server.store.list({ streamId: streamId(name), notBeforeServerMs: 0, limit: 1 })[0]?.serverTimestampMs ?? 0);
 
 /** Every byte of a stream's segment files, by file name. */
 function segmentFiles(name: string): Map<string, Buffer> {
@@ -189,6 +191,11 @@ describe('encryption at rest', () => {
       name: 'KMSDisabledException',
       $metadata: { httpStatusCode: 400 },
     });
+    await expect(
+      archive.send(
+        new GetImagesCommand({ StreamName: 'enc-cams', ImageSelectorType: 'SERVER_TIMESTAMP', StartTimestamp: firstServerTime('enc-cams'), EndTimestamp: new Date(), SamplingInterval: 1000, Format: 'JPEG' }),
+      ),
+    ).rejects.toMatchObject({ name: 'KMSDisabledException' });
     const refused = await fetch(segment);
     expect([refused.status, refused.headers.get('x-amzn-errortype') ?? (await refused.text())]).toEqual([400, expect.stringMatching(/KMSDisabledException/)]);
     // another key's streams are not affected
