@@ -1,5 +1,5 @@
 import { CreateStreamCommand, DeleteStreamCommand, UpdateImageGenerationConfigurationCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
-import { GetHLSStreamingSessionURLCommand, GetImagesCommand, type KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
+import { GetClipCommand, GetDASHStreamingSessionURLCommand, GetHLSStreamingSessionURLCommand, GetImagesCommand, type KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
 import { GetMediaCommand, KinesisVideoMediaClient } from '@aws-sdk/client-kinesis-video-media';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,6 +96,19 @@ describe('PutMedia, GetMedia, playback and GetImages move their metrics', () => 
     const m = await scrape(server.url);
     expect(m.value('openkvs_hls_sessions_total', { stream: 'm-ingest' })).toBe(1);
     expect(m.value('openkvs_playback_requests_total', { protocol: 'hls', kind: 'master_playlist', status: '200' })).toBe(1);
+  });
+
+  it('counts a DASH session and its manifest request, and a clip', async () => {
+    const range = { StartTimestamp: new Date(Date.now() - 600_000), EndTimestamp: new Date(Date.now() + 60_000) };
+    const dash = await archived.send(new GetDASHStreamingSessionURLCommand({ StreamName: 'm-ingest', PlaybackMode: 'ON_DEMAND', DASHFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: range } }));
+    expect((await fetch(dash.DASHStreamingSessionURL!)).status).toBe(200);
+    const clip = await archived.send(new GetClipCommand({ StreamName: 'm-ingest', ClipFragmentSelector: { FragmentSelectorType: 'SERVER_TIMESTAMP', TimestampRange: range } }));
+    await clip.Payload!.transformToByteArray();
+    const m = await scrape(server.url);
+    expect(m.value('openkvs_dash_sessions_total', { stream: 'm-ingest' })).toBe(1);
+    expect(m.value('openkvs_playback_requests_total', { protocol: 'dash', kind: 'manifest', status: '200' })).toBe(1);
+    expect(m.value('openkvs_getclip_requests_total', { stream: 'm-ingest' })).toBe(1);
+    expect(m.value('openkvs_server_getclip_requests_total')).toBe(1);
   });
 
   it('counts a GetImages call, its images and its latency', async () => {
