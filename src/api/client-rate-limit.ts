@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { KvsError } from '../errors/codes.js';
-import { clientKeyOf } from '../util/client-key.js';
-import type { ClientRateLimiter } from '../util/client-rate-limiter.js';
+import { addressKeyOf, clientKeyOf } from '../util/client-key.js';
+import { AUTHENTICATION_FAILURES, type ClientRateLimiter } from '../util/client-rate-limiter.js';
 
 export const clientLimitExceeded = (): KvsError =>
   new KvsError('ClientLimitExceededException', 'Too many requests from this client; slow down and retry.');
@@ -9,13 +9,27 @@ export const clientLimitExceeded = (): KvsError =>
 /** Paths no limit applies to: load balancers and orchestrators poll them. */
 const EXEMPT = new Set(['/health']);
 
-/** The express middleware: over the limit → ClientLimitExceededException through the app's error handler. */
+/**
+ * The express middleware: over the limit → ClientLimitExceededException through the app's error handler. Whether a
+ * request authenticated is known only once it is answered, so a failure is counted against its address then, from
+ * the error name the one error path put in x-amzn-ErrorType.
+ */
 export function clientRateLimit(limiter: ClientRateLimiter | null): (req: Request, res: Response, next: NextFunction) => void {
-  return (req, _res, next) => {
-    if (limiter === null || EXEMPT.has(req.path) || limiter.tryTake(clientKeyOf(req))) {
+  return (req, res, next) => {
+    if (limiter === null || EXEMPT.has(req.path)) {
       next();
       return;
     }
-    next(clientLimitExceeded());
+    const address = addressKeyOf(req);
+    if (!limiter.tryTake(clientKeyOf(req), address)) {
+      next(clientLimitExceeded());
+      return;
+    }
+    res.once('finish', () => {
+      if (AUTHENTICATION_FAILURES.has(String(res.getHeader('x-amzn-ErrorType')))) {
+        limiter.authenticationFailed(address);
+      }
+    });
+    next();
   };
 }

@@ -4,6 +4,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { SigV4Verifier } from '../auth/sigv4-verifier.js';
 import { ERROR_STATUS, KvsError } from '../errors/codes.js';
 import type { Logger } from '../util/logger.js';
+import { addressKeyOf, clientKeyOf } from '../util/client-key.js';
+import { AUTHENTICATION_FAILURES, type ClientRateLimiter } from '../util/client-rate-limiter.js';
+import { MAX_URL_BYTES, isUrlTooLong } from '../util/url-limit.js';
 import type { Authorizer } from '../iam/authorizer.js';
 import { signalingAction } from '../iam/actions.js';
 import { clientKeyOf } from '../util/client-key.js';
@@ -46,7 +49,12 @@ export function signalingUpgrade(deps: SignalingSocketDeps): (req: IncomingMessa
       refuse(socket, early);
       return true;
     }
-    void accept(deps, wss, req, socket, head, url, role).catch((err: unknown) => refuse(socket, err));
+    void accept(deps, wss, req, socket, head, url, role).catch((err: unknown) => {
+      if (err instanceof KvsError && AUTHENTICATION_FAILURES.has(err.errorName)) {
+        deps.clientLimiter?.authenticationFailed(addressKeyOf(req));
+      }
+      refuse(socket, err);
+    });
     return true;
   };
 }
@@ -120,6 +128,17 @@ function refusalBeforeAccept(deps: SignalingSocketDeps, req: IncomingMessage): K
     return new KvsError('InvalidArgumentException', `The request URL exceeds ${MAX_URL_BYTES} bytes.`);
   }
   if (deps.clientLimiter !== undefined && !deps.clientLimiter.tryTake(clientKeyOf(req))) {
+    return new KvsError('ClientLimitExceededException', 'Too many requests from this client; slow down and retry.');
+  }
+  return null;
+}
+
+/** Checked before any parsing or signature work, as the HTTP routes do in their first middlewares. */
+function refusalBeforeAccept(deps: SignalingSocketDeps, req: IncomingMessage): KvsError | null {
+  if (isUrlTooLong(req.url)) {
+    return new KvsError('InvalidArgumentException', `The request URL exceeds ${MAX_URL_BYTES} bytes.`);
+  }
+  if (deps.clientLimiter !== undefined && !deps.clientLimiter.tryTake(clientKeyOf(req), addressKeyOf(req))) {
     return new KvsError('ClientLimitExceededException', 'Too many requests from this client; slow down and retry.');
   }
   return null;

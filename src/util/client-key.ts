@@ -5,13 +5,17 @@ const ACCESS_KEY_ID = /^[A-Za-z0-9]{1,128}$/;
 /**
  * Who a request counts against for rate limiting: the SigV4 access key id it names (header-signed or presigned),
  * else the peer's address. The key id is read before, and independently of, signature verification; it only picks
- * a bucket, so a forged one gains nothing but a bucket of its own (capped by the table's size, not a bypass of
- * authentication). Anything that does not look like a key id falls back to the address.
+ * a bucket. A forged one gets a bucket of its own, but its requests fail authentication, and those failures are
+ * counted against the address (ClientRateLimiter.authenticationFailed). Anything that does not look like a key id
+ * falls back to the address.
  */
 export function clientKeyOf(req: IncomingMessage): string {
   const id = accessKeyIdOf(req);
-  return id === null ? `ip:${req.socket.remoteAddress ?? 'unknown'}` : `key:${id}`;
+  return id === null ? addressKeyOf(req) : `key:${id}`;
 }
+
+/** The peer's address as a rate-limit key (what failed authentications are counted against). */
+export const addressKeyOf = (req: IncomingMessage): string => `ip:${req.socket.remoteAddress ?? 'unknown'}`;
 
 export function accessKeyIdOf(req: IncomingMessage): string | null {
   const auth = req.headers.authorization;

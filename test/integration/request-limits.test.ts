@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { MAX_JSON_BODY_BYTES } from '../../src/api/read-body.js';
 import { MAX_FRAME_BYTES } from '../../src/signaling/signaling-messages.js';
+import { AUTH_FAILURE_BURST } from '../../src/util/client-rate-limiter.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { MAX_URL_BYTES } from '../../src/util/url-limit.js';
 import { fixture } from '../helpers/media.js';
@@ -65,6 +66,35 @@ describe('per-client request rate (requestsPerSecondPerClient / requestBurstPerC
     }
     // the signed client's budget is its own
     clock.advance(10_000);
+    await kv.send(new ListStreamsCommand({}));
+  });
+});
+
+describe('failed authentications per address', () => {
+  const clock = new ManualClock(Date.now());
+  let server: TestServer;
+  let kv: KinesisVideoClient;
+  let channelArn: string;
+
+  beforeAll(async () => {
+    server = await startTestServer({}, { clock });
+    kv = controlClient(server.url);
+    channelArn = (await kv.send(new CreateSignalingChannelCommand({ ChannelName: 'af-ch' }))).ChannelARN!;
+  });
+  afterAll(async () => {
+    kv.destroy();
+    await server.stop();
+  });
+
+  it('a fresh made-up key id per request does not escape the limit: the address is refused, signed or not, until it refills', async () => {
+    for (let i = 0; i < AUTH_FAILURE_BURST; i++) {
+      const res = await signedPost(`${server.url}/listStreams`, '{}', { accessKeyId: `AKIDMADEUP${String(i).padStart(10, '0')}` });
+      expect(res.status).toBe(403);
+    }
+    await expect(kv.send(new ListStreamsCommand({}))).rejects.toMatchObject({ name: 'ClientLimitExceededException' });
+    await expect(openSignaling(server.url, channelArn, 'MASTER')).rejects.toThrow(/HTTP 400 ClientLimitExceededException/);
+    expect((await rawGet(server.url, '/health')).status).toBe(200);
+    clock.advance(1000);
     await kv.send(new ListStreamsCommand({}));
   });
 });

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { clientKeyOf } from '../../../src/util/client-key.js';
-import { ClientRateLimiter } from '../../../src/util/client-rate-limiter.js';
+import { AUTH_FAILURE_BURST, AUTH_FAILURES_PER_SECOND, ClientRateLimiter } from '../../../src/util/client-rate-limiter.js';
 import { ManualClock } from '../../../src/util/clock.js';
 
 describe('ClientRateLimiter', () => {
@@ -39,6 +39,30 @@ describe('ClientRateLimiter', () => {
     limiter.tryTake('a'); // a is now the most recent; b goes first when room is needed
     limiter.tryTake('c');
     expect(limiter.tryTake('a')).toBe(false);
+  });
+});
+
+describe('ClientRateLimiter: failed authentications per address', () => {
+  it('refuses every client of an address once it has failed AUTH_FAILURE_BURST times, until the allowance refills', () => {
+    const clock = new ManualClock(0);
+    const limiter = new ClientRateLimiter(1000, 1000, clock);
+    for (let i = 0; i < AUTH_FAILURE_BURST; i++) {
+      expect(limiter.tryTake(`key:FAKE${i}`, 'ip:198.51.100.1')).toBe(true);
+      limiter.authenticationFailed('ip:198.51.100.1');
+    }
+    expect(limiter.tryTake('key:REAL', 'ip:198.51.100.1')).toBe(false);
+    expect(limiter.tryTake('ip:198.51.100.1')).toBe(false);
+    expect(limiter.tryTake('key:REAL', 'ip:198.51.100.2')).toBe(true);
+    clock.advance(1000 / AUTH_FAILURES_PER_SECOND);
+    expect(limiter.tryTake('key:REAL', 'ip:198.51.100.1')).toBe(true);
+  });
+
+  it('does not count requests that authenticated', () => {
+    const clock = new ManualClock(0);
+    const limiter = new ClientRateLimiter(1000, 1000, clock);
+    for (let i = 0; i < AUTH_FAILURE_BURST * 3; i++) {
+      expect(limiter.tryTake('key:REAL', 'ip:198.51.100.1')).toBe(true);
+    }
   });
 });
 
