@@ -4,13 +4,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { SigV4Verifier } from '../auth/sigv4-verifier.js';
 import { ERROR_STATUS, KvsError } from '../errors/codes.js';
 import type { Logger } from '../util/logger.js';
-import { addressKeyOf, clientKeyOf } from '../util/client-key.js';
-import { AUTHENTICATION_FAILURES, type ClientRateLimiter } from '../util/client-rate-limiter.js';
-import { MAX_URL_BYTES, isUrlTooLong } from '../util/url-limit.js';
 import type { Authorizer } from '../iam/authorizer.js';
 import { signalingAction } from '../iam/actions.js';
-import { clientKeyOf } from '../util/client-key.js';
-import type { ClientRateLimiter } from '../util/client-rate-limiter.js';
+import { addressKeyOf, clientKeyOf } from '../util/client-key.js';
+import { AUTHENTICATION_FAILURES, type ClientRateLimiter } from '../util/client-rate-limiter.js';
 import { MAX_URL_BYTES, isUrlTooLong } from '../util/url-limit.js';
 import type { ChannelRegistry } from './channel-registry.js';
 import type { Role, SignalingHub } from './signaling-hub.js';
@@ -120,17 +117,6 @@ async function accept(deps: SignalingSocketDeps, wss: WebSocketServer, req: Inco
     opened.on('error', () => link.closed());
     deps.log.debug('signaling client connected', { channel: channel.name, role, clientId });
   });
-}
-
-/** Checked before any parsing or signature work, as the HTTP routes do in their first middlewares. */
-function refusalBeforeAccept(deps: SignalingSocketDeps, req: IncomingMessage): KvsError | null {
-  if (isUrlTooLong(req.url)) {
-    return new KvsError('InvalidArgumentException', `The request URL exceeds ${MAX_URL_BYTES} bytes.`);
-  }
-  if (deps.clientLimiter !== undefined && !deps.clientLimiter.tryTake(clientKeyOf(req))) {
-    return new KvsError('ClientLimitExceededException', 'Too many requests from this client; slow down and retry.');
-  }
-  return null;
 }
 
 /** Checked before any parsing or signature work, as the HTTP routes do in their first middlewares. */
