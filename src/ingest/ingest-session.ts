@@ -226,9 +226,15 @@ export class IngestSession {
         this.#d.meter?.persisted(this.#d.clock.now() - receivedAt);
         this.#ack('PERSISTED', cur);
       } else {
-        this.#d.log.error('putMedia() | persisting a fragment failed', { err: res.reason instanceof Error ? res.reason.message : String(res.reason) });
-        // A key problem (docs/encryption.md) is the KVS KMS ack; nothing of the fragment was written.
-        this.#fragmentError(res.reason instanceof KmsKeyError ? res.reason.problem : 'ARCHIVAL_ERROR', cur);
+        const err = res.reason instanceof Error ? res.reason.message : String(res.reason);
+        if (res.reason instanceof KmsKeyError) {
+          // A key problem (docs/encryption.md) is the operator's doing, not a failure: the KVS KMS ack; nothing was written.
+          this.#d.log.warn('putMedia() | the stream key refuses the fragment', { err });
+          this.#fragmentError(res.reason.problem, cur);
+        } else {
+          this.#d.log.error('putMedia() | persisting a fragment failed', { err });
+          this.#fragmentError('ARCHIVAL_ERROR', cur);
+        }
       }
     });
     this.#lastAck = p;
