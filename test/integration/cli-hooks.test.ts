@@ -1,16 +1,14 @@
 import { CreateStreamCommand, UpdateImageGenerationConfigurationCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EXIT, UsageError } from '../../src/cli/context.js';
 import { formatEvent, hookSpecs, hooksCommand } from '../../src/cli/hooks-command.js';
-import { runClientCommand } from '../../src/cli/run-client-command.js';
+import { rootCliEnv, runCli, spawnOpenkvs } from '../helpers/cli-run.js';
 import { fixture } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';
-import { TEST_ACCESS_KEY, TEST_SECRET, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { controlClient, startTestServer, type TestServer } from '../helpers/server.js';
 
 // Decoding a 5 s clip and waiting for the consumer's events takes a few seconds.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -35,37 +33,9 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const env = (): NodeJS.ProcessEnv => ({ AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: TEST_SECRET, AWS_REGION: 'us-east-1', OPENKVS_ENDPOINT: server.url });
-
-/** The command function called in this process, as main.ts would call it (the server runs here too: all async). */
-async function hooks(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void): Writable =>
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        append(chunk.toString());
-        done();
-      },
-    });
-  const code = await runClientCommand(hooksCommand, args, {
-    env: env(),
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-    stdin: process.stdin,
-  });
-  return { code, stdout, stderr };
-}
-
-/** The real binary, for the wiring in main.ts (a separate process: never spawnSync, the server runs in this one). */
-function openkvs(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+const env = (): NodeJS.ProcessEnv => rootCliEnv(server.url);
+const hooks = (args: string[]) => runCli(hooksCommand, args, env());
+const openkvs = (args: string[]) => spawnOpenkvs(args, env());
 
 describe('openkvs hooks: arguments', () => {
   it('builds the Hooks list with default and explicit names', () => {

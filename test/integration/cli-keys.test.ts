@@ -1,14 +1,13 @@
 import { CreateStreamCommand } from '@aws-sdk/client-kinesis-video';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysCommand } from '../../src/cli/keys-command.js';
-import { runClientCommand } from '../../src/cli/run-client-command.js';
-import { TEST_ACCESS_KEY, TEST_SECRET, controlClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { rootCliEnv, runCli, spawnOpenkvs } from '../helpers/cli-run.js';
+import { controlClient, startTestServer, type TestServer } from '../helpers/server.js';
 
 // `openkvs keys` end to end: keys made with the CLI are used by the AWS CLI, which is refused exactly where the
 // policy says, with the error name it expects.
@@ -25,21 +24,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const rootEnv = (): NodeJS.ProcessEnv => ({ AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: TEST_SECRET, AWS_REGION: 'us-east-1', OPENKVS_ENDPOINT: server.url });
-
-async function keys(args: string[], env = rootEnv()): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void): Writable =>
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        append(chunk.toString());
-        done();
-      },
-    });
-  const code = await runClientCommand(keysCommand, args, { env, stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), stdin: process.stdin });
-  return { code, stdout, stderr };
-}
+const rootEnv = (): NodeJS.ProcessEnv => rootCliEnv(server.url);
+const keys = (args: string[], env = rootEnv()) => runCli(keysCommand, args, env);
 
 const created = (stdout: string): { id: string; secret: string } => ({
   id: /AccessKeyId\s+(\S+)/.exec(stdout)?.[1] ?? '',
@@ -120,10 +106,7 @@ describe('openkvs keys', () => {
   });
 
   it('the openkvs binary has the command', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'keys', 'list'], { env: { ...process.env, ...rootEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, stdout } = await spawnOpenkvs(['keys', 'list'], rootEnv());
     expect(code).toBe(0);
     expect(stdout).toContain('ACCESS KEY ID');
   });

@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EXIT } from '../../src/cli/context.js';
 import { kmsCommand } from '../../src/cli/kms-command.js';
-import { runClientCommand } from '../../src/cli/run-client-command.js';
-import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
+import { rootCliEnv, runCli, spawnOpenkvs } from '../helpers/cli-run.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 // One spawned `openkvs` (tsx start-up) besides the in-process calls.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -18,32 +16,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const env = (): NodeJS.ProcessEnv => ({ AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: TEST_SECRET, AWS_REGION: 'us-east-1', OPENKVS_ENDPOINT: server.url });
-
-/** The command function in this process, as main.ts calls it (the server runs here too: all async). */
-async function kms(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void): Writable =>
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        append(chunk.toString());
-        done();
-      },
-    });
-  const code = await runClientCommand(kmsCommand, args, { env: env(), stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), stdin: process.stdin });
-  return { code, stdout, stderr };
-}
-
-/** The real binary, for the wiring in main.ts (a separate process: never spawnSync, the server runs in this one). */
-function openkvs(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+const env = (): NodeJS.ProcessEnv => rootCliEnv(server.url);
+const kms = (args: string[]) => runCli(kmsCommand, args, env());
+const openkvs = (args: string[]) => spawnOpenkvs(args, env());
 
 describe('openkvs kms', () => {
   it('create, list, describe, disable, enable, rotate, delete', async () => {

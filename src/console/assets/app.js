@@ -8,6 +8,7 @@ import { Player } from './player.js';
 import { describeEvent, findGaps, labelColor, renderTimeline, toEvents, toFragments } from './timeline.js';
 import { hangUp, matchWebrtcRoute, setUpWebrtc, showCall, showChannels } from './webrtc-view.js';
 import { showDashboard, stopDashboard } from './dashboard-view.js';
+import { formatBytes } from './format.js';
 
 const SESSION_KEY = 'openkvs.console.session';
 /** KVS's longest HLS session: a live view left open should not stop after the 300 s default. */
@@ -77,20 +78,6 @@ function formatMillis(ms) {
 }
 /** datetime-local values are local wall-clock time without a zone, which Date reads as local time. */
 const parseLocalInput = (value) => new Date(value).getTime();
-
-function formatBytes(n) {
-  if (n < 1024) {
-    return `${n} B`;
-  }
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
-}
 
 function showError(id, err) {
   const node = $(id);

@@ -6,6 +6,7 @@
 import { KvsError, errorText } from './kvs.js';
 import { dashboardRows, parseMetrics } from './metrics-text.js';
 import { signRequest } from './sigv4.js';
+import { formatBytes } from './format.js';
 
 export const REFRESH_MS = 3000;
 
@@ -128,18 +129,4 @@ function formatSeconds(s) {
     return '–';
   }
   return s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`;
-}
-
-function formatBytes(n) {
-  if (n < 1024) {
-    return `${Math.round(n)} B`;
-  }
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
 }
