@@ -9,7 +9,7 @@
 // Limits: SOAK_MAX_HEAP_MB_PER_MIN (2), SOAK_MAX_RSS_MB_PER_MIN (10), SOAK_FD_MARGIN (16). docs/operations.md.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -623,6 +623,9 @@ async function main(): Promise<number> {
 
     const producers = streams.map((s, i) => producer(run, s, loop, performance.now() + 200 + (i * 1000) / streams.length));
     const consumers = new AbortController();
+    // Every fetch and request of the readers listens on it; fetch lets go of its listener only when the request
+    // is garbage-collected, so a long run passes any listener limit without anything leaking.
+    setMaxListeners(0, consumers.signal);
     const consumerRuns: Promise<void>[] = [];
     const startConsumers = setTimeout(() => {
       for (let i = 0; i < OPTIONS.getMedia; i++) {
