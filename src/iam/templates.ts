@@ -17,7 +17,7 @@ type Template = {
 
 export const POLICY_TEMPLATES: Record<TemplateName, Template> = {
   administrators: {
-    description: 'create and delete streams and channels, tag them, configure them; read their metadata',
+    description: 'create and delete streams and channels, tag them, configure them; read their metadata and, over all of them, the metrics',
     streamActions: [
       'kinesisvideo:CreateStream',
       'kinesisvideo:DeleteStream',
@@ -51,7 +51,8 @@ export const POLICY_TEMPLATES: Record<TemplateName, Template> = {
       'openkvs:DescribeSignalingChannelRelay',
       'openkvs:UpdateSignalingChannelRelay',
     ],
-    globalActions: ['kinesisvideo:ListStreams', 'kinesisvideo:ListSignalingChannels'],
+    // the metrics cover every stream, so only an administrator of all of them gets them (the console's Dashboard)
+    globalActions: ['kinesisvideo:ListStreams', 'kinesisvideo:ListSignalingChannels', 'openkvs:GetMetrics'],
   },
   capacity: {
     description: "change a stream's fixed capacity and retention (the resharding of Kinesis): UpdateStream, UpdateDataRetention",

@@ -268,6 +268,10 @@ describe('access to /metrics', () => {
     const full = await signedPost(`${server.url}/openkvs/createAccessKey`, JSON.stringify({ Template: 'full-access' }));
     const admin = ((await full.json()) as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }).AccessKey;
     expect((await signedGet(`${server.url}/metrics`, { accessKeyId: admin.AccessKeyId, secretAccessKey: admin.SecretAccessKey })).status).toBe(200);
+
+    const administrators = await signedPost(`${server.url}/openkvs/createAccessKey`, JSON.stringify({ Template: 'administrators' }));
+    const operator = ((await administrators.json()) as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }).AccessKey;
+    expect((await signedGet(`${server.url}/metrics`, { accessKeyId: operator.AccessKeyId, secretAccessKey: operator.SecretAccessKey })).status).toBe(200);
   });
 });
 

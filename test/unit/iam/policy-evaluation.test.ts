@@ -86,6 +86,9 @@ describe('evaluation', () => {
     expect(evaluate(admins, 'kinesisvideo:CreateStream', [CAM1])).toBe('allow');
     expect(evaluate(admins, 'openkvs:ChangeStreamCapacity', [CAM1])).toBe('implicit-deny');
     expect(evaluate(admins, 'openkvs:CreateAccessKey', ['*'])).toBe('implicit-deny');
+    expect(evaluate(admins, 'openkvs:GetMetrics', ['*'])).toBe('allow');
+    const adminsOfCam1 = compile(instantiateTemplate('administrators', { streams: ['cam1'], channels: ['cam1'] }));
+    expect(evaluate(adminsOfCam1, 'openkvs:GetMetrics', ['*'])).toBe('implicit-deny');
   });
 });
 
