@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { sealBytes } from '../src/kms/envelope.js';
-import { signRequest } from '../test/helpers/signed-fetch.js';
 import { makeFixture, type Fixture } from './fixture.js';
-import { cpuSeconds, createBenchStream, startServing, stopChild, type ServingChild } from './process.js';
+import { cpuSeconds, createBenchStream, putMediaHeaders, startServing, stopChild, type ServingChild } from './process.js';
 import { f1, f2, out, pad, percentile } from './report.js';
 
 const FIXTURE_SECONDS = 20;
@@ -34,17 +33,7 @@ const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
 /** One signed chunked PutMedia; latency per fragment from the flush of its last byte to its PERSISTED ack. */
 async function upload(url: string, stream: string, units: Unit[], signal: AbortSignal): Promise<Omit<Result, 'wallS' | 'serverCpuS'>> {
   const target = new URL('/putMedia', url);
-  const { headers } = await signRequest(target.href, '', {
-    applyChecksum: false,
-    headers: {
-      'content-type': 'video/x-matroska',
-      'x-amzn-stream-name': stream,
-      'x-amzn-fragment-timecode-type': 'RELATIVE',
-      'x-amzn-producer-start-timestamp': (Date.now() / 1000).toFixed(3),
-      'x-amzn-fragment-acknowledgment-required': '1',
-    },
-  });
-  headers['transfer-encoding'] = 'chunked';
+  const headers = await putMediaHeaders(target, stream);
   const fragments = units.flatMap((u, i) => (u.timecode !== null ? [i] : []));
   const writtenAt = new Array<number>(units.length).fill(NaN);
   const latenciesMs: number[] = [];

@@ -13,9 +13,8 @@ import { request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { signRequest } from '../test/helpers/signed-fetch.js';
 import { makeFixture, type Fixture } from './fixture.js';
-import { api, cpuMeter, createBenchStream, startServing, stopChild, type ServingChild } from './process.js';
+import { api, cpuMeter, createBenchStream, putMediaHeaders, startServing, stopChild, type ServingChild } from './process.js';
 import { f0, f1, f2, out, pad, percentile } from './report.js';
 
 const STREAMS = 10;
@@ -130,17 +129,7 @@ type Produced = {
 
 async function produce(server: ServingChild, stream: string, fx: Fixture, clusters: number, startAt: number, signal: AbortSignal): Promise<Produced> {
   const url = new URL('/putMedia', server.url);
-  const { headers } = await signRequest(url.href, '', {
-    applyChecksum: false,
-    headers: {
-      'content-type': 'video/x-matroska',
-      'x-amzn-stream-name': stream,
-      'x-amzn-fragment-timecode-type': 'RELATIVE',
-      'x-amzn-producer-start-timestamp': ((performance.timeOrigin + startAt) / 1000).toFixed(3),
-      'x-amzn-fragment-acknowledgment-required': '1',
-    },
-  });
-  headers['transfer-encoding'] = 'chunked';
+  const headers = await putMediaHeaders(url, stream, performance.timeOrigin + startAt);
   const sent = fx.clusters.slice(0, clusters);
   const t0 = sent[0]!.timecode;
   const writtenAt = new Array<number>(sent.length).fill(NaN);

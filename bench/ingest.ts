@@ -9,10 +9,9 @@ import { Agent, request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { signRequest } from '../test/helpers/signed-fetch.js';
 import { frameHeader } from './floor-server.js';
 import { makeFixture, type Fixture } from './fixture.js';
-import { cpuSeconds, createBenchStream, startServing, stopChild, type ServingChild } from './process.js';
+import { cpuSeconds, createBenchStream, putMediaHeaders, startServing, stopChild, type ServingChild } from './process.js';
 import { f1, f2, percentile } from './report.js';
 
 const FIXTURE_SECONDS = 20;
@@ -55,21 +54,7 @@ type UploadResult = { bytes: number; latenciesMs: number[]; persisted: number; e
 async function upload(target: Child, streamName: string, units: Unit[], due: number[] | null, signal: AbortSignal): Promise<UploadResult> {
   const floor = target.kind === 'floor';
   const url = new URL(floor ? '/floor' : '/putMedia', target.url);
-  const headers: Record<string, string> = floor
-    ? {}
-    : (
-        await signRequest(url.href, '', {
-          applyChecksum: false,
-          headers: {
-            'content-type': 'video/x-matroska',
-            'x-amzn-stream-name': streamName,
-            'x-amzn-fragment-timecode-type': 'RELATIVE',
-            'x-amzn-producer-start-timestamp': (Date.now() / 1000).toFixed(3),
-            'x-amzn-fragment-acknowledgment-required': '1',
-          },
-        })
-      ).headers;
-  headers['transfer-encoding'] = 'chunked';
+  const headers = floor ? { 'transfer-encoding': 'chunked' } : await putMediaHeaders(url, streamName);
 
   const writtenAt = new Array<number>(units.length).fill(NaN);
   const ackedAt = new Array<number>(units.length).fill(NaN);

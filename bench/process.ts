@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { TEST_ACCESS_KEY, TEST_SECRET } from '../test/helpers/server.js';
-import { signedPost } from '../test/helpers/signed-fetch.js';
+import { signRequest, signedPost } from '../test/helpers/signed-fetch.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -98,3 +98,19 @@ export async function api<T>(server: { url: string }, op: string, body: unknown)
 /** A 24 h-retention stream with BENCH_CAPACITY (plus `capacity` overrides). */
 export const createBenchStream = (server: { url: string }, name: string, capacity: Record<string, number> = {}): Promise<unknown> =>
   api(server, 'createStream', { StreamName: name, DataRetentionInHours: 24, Capacity: { ...BENCH_CAPACITY, ...capacity } });
+
+/** Signed headers of a chunked PutMedia with acks, as the KVS producer SDKs send it (RELATIVE timecodes). */
+export async function putMediaHeaders(url: URL, stream: string, producerStartMs: number = Date.now()): Promise<Record<string, string>> {
+  const { headers } = await signRequest(url.href, '', {
+    applyChecksum: false,
+    headers: {
+      'content-type': 'video/x-matroska',
+      'x-amzn-stream-name': stream,
+      'x-amzn-fragment-timecode-type': 'RELATIVE',
+      'x-amzn-producer-start-timestamp': (producerStartMs / 1000).toFixed(3),
+      'x-amzn-fragment-acknowledgment-required': '1',
+    },
+  });
+  headers['transfer-encoding'] = 'chunked';
+  return headers;
+}

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { signRequest } from '../test/helpers/signed-fetch.js';
 import { makeFixture, type Fixture } from './fixture.js';
 import { frameHeader } from './floor-server.js';
-import { cpuMeter, createBenchStream, startServing, stopChild, type ServingChild } from './process.js';
+import { cpuMeter, createBenchStream, putMediaHeaders, startServing, stopChild, type ServingChild } from './process.js';
 import { f1, f2, out, pad, percentile, verdict } from './report.js';
 
 const FIXTURE_SECONDS = 20;
@@ -79,17 +79,7 @@ type UploadResult = { persisted: Ack[]; expected: number; errors: string[] };
 /** `due`: when each part may be written (performance.now() clock), or null to send back to back. */
 async function putMedia(openkvs: Child, streamName: string, parts: { bytes: Buffer; fragment: boolean }[], due: number[] | null): Promise<UploadResult> {
   const url = new URL('/putMedia', openkvs.url);
-  const { headers } = await signRequest(url.href, '', {
-    applyChecksum: false,
-    headers: {
-      'content-type': 'video/x-matroska',
-      'x-amzn-stream-name': streamName,
-      'x-amzn-fragment-timecode-type': 'RELATIVE',
-      'x-amzn-producer-start-timestamp': (Date.now() / 1000).toFixed(3),
-      'x-amzn-fragment-acknowledgment-required': '1',
-    },
-  });
-  headers['transfer-encoding'] = 'chunked';
+  const headers = await putMediaHeaders(url, streamName);
   const persisted: Ack[] = [];
   const errors: string[] = [];
   const expected = parts.filter((p) => p.fragment).length;

@@ -26,7 +26,7 @@ import { signRequest } from '../test/helpers/signed-fetch.js';
 import { SHARED_READ_CACHE_BYTES } from '../src/core/fragment-reader.js';
 import { MEDIA_CACHE_BYTES } from '../src/playback/playback-service.js';
 import { MAX_OPEN_READ_HANDLES } from '../src/store/embedded/embedded-fragment-store.js';
-import { api, cpuSeconds } from './process.js';
+import { api, cpuSeconds, putMediaHeaders } from './process.js';
 import { f0, f1, out, percentile } from './report.js';
 import type { SoakParentMessage, SoakSample, SoakServerMessage } from './soak-server.js';
 
@@ -177,17 +177,7 @@ async function producer(run: Run, stream: string, loop: Loop, startAt: number): 
 async function connection(run: Run, stream: string, loop: Loop, first: number, mediaMs: (k: number) => number, due: (mediaMs: number) => number, epoch0: number): Promise<number> {
   const url = new URL('/putMedia', run.url);
   const base = mediaMs(first);
-  const { headers } = await signRequest(url.href, '', {
-    applyChecksum: false,
-    headers: {
-      'content-type': 'video/x-matroska',
-      'x-amzn-stream-name': stream,
-      'x-amzn-fragment-timecode-type': 'RELATIVE',
-      'x-amzn-producer-start-timestamp': ((epoch0 + base) / 1000).toFixed(3),
-      'x-amzn-fragment-acknowledgment-required': '1',
-    },
-  });
-  headers['transfer-encoding'] = 'chunked';
+  const headers = await putMediaHeaders(url, stream, epoch0 + base);
   totals.putMediaConnections++;
   const pending: { timecode: number; writtenAt: number }[] = [];
   const who = `producer ${stream}`;
