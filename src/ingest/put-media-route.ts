@@ -20,6 +20,12 @@ export const MAX_UNPERSISTED_FRAGMENTS = 8;
 const SNIFF_BYTES = 12;
 /** An IDLE ack goes out after this long without data, and again at this interval. */
 export const IDLE_ACK_INTERVAL_MS = 3000;
+/**
+ * After an upload ends early, how long its connection keeps reading (and dropping) what the producer still sends.
+ * Cutting a connection with unread bytes resets it, and a producer that is writing then gets EPIPE before it has
+ * read the ERROR ack that says why; lingering lets it read the ack and end its body.
+ */
+export const EARLY_END_LINGER_MS = 2000;
 
 export type ChooseParser = (head: Uint8Array, contentType: string | undefined, maxFragmentBytes: number) => IngestParser;
 
@@ -144,7 +150,8 @@ export class PutMediaService {
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
 
-    const finish = async (): Promise<void> => {
+    /** `linger`: the producer may still be writing (an upload ended by an error, not by the idle timeout). */
+    const finish = async (linger = true): Promise<void> => {
       if (finished) {
         return;
       }
@@ -154,11 +161,18 @@ export class PutMediaService {
       if (session !== null) {
         await session.settled();
       }
+      if (!req.complete) {
+        req.resume();
+        if (linger) {
+          // The ERROR ack is out, but ending the response now lets Node close the connection (at once for
+          // `Connection: close`) with the producer's bytes unread: a reset, and its next write fails (EPIPE) before
+          // it has read why. Keep the response open and drop what it sends until it ends its body, for a while.
+          await lingerUntilEnded(req, EARLY_END_LINGER_MS);
+        }
+      }
       res.end();
       if (!req.complete) {
-        // The producer is still sending but the upload is over (error, idle, deletion): cut it off.
-        req.resume();
-        setTimeout(() => req.destroy(), 1000).unref();
+        res.once('finish', () => req.destroy());
       }
       this.#uploads.delete(upload);
       resolveDone();
@@ -215,7 +229,7 @@ export class PutMediaService {
         // No data for the idle timeout: the upload is over. Treat it as the end of the body, so a trailing
         // unknown-size cluster (complete, but waiting for the next element to prove it) is still stored.
         clearInterval(idleTimer);
-        onEnd();
+        onEnd(false);
         return;
       }
       if (now - lastData >= IDLE_ACK_INTERVAL_MS && now - lastIdle >= IDLE_ACK_INTERVAL_MS && headers.ackRequired) {
@@ -224,7 +238,7 @@ export class PutMediaService {
       }
     }, 500);
 
-    function onEnd(): void {
+    function onEnd(linger = true): void {
       // Bytes arriving after the idle timeout ended the upload are not parsed any more.
       req.off('data', onData);
       void (async () => {
@@ -233,7 +247,7 @@ export class PutMediaService {
         }
         session ??= start();
         await session.end();
-        await finish();
+        await finish(linger);
       })();
     }
     if (preread !== null) {
@@ -242,7 +256,7 @@ export class PutMediaService {
       onEnd();
     } else {
       req.on('data', onData);
-      req.once('end', onEnd);
+      req.once('end', () => onEnd());
       req.once('close', () => {
         if (!req.complete) {
           // The producer went away mid-upload: keep what was completely received, send nothing more.
@@ -253,4 +267,23 @@ export class PutMediaService {
     }
     await done;
   }
+}
+
+/** Resolves when the request body has ended, the connection closed, or after ms. */
+function lingerUntilEnded(req: Request, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (req.complete || req.destroyed || req.socket.destroyed) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      req.off('end', done);
+      req.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    req.once('end', done);
+    req.once('close', done);
+  });
 }

@@ -22,6 +22,9 @@ export type PutMediaOptions = {
   accessKeyId?: string;
   /** Stop writing (and abort the request) after this many bytes. */
   abortAfterBytes?: number;
+  /** Once this many bytes are written, wait for `hold` before writing the rest (a producer paused mid-upload). */
+  holdAfterBytes?: number;
+  hold?: Promise<unknown>;
 };
 
 export type PutMediaResult = { status: number; headers: Record<string, string | string[] | undefined>; acks: AckEvent[]; raw: string; ackChunks: string[] };
@@ -32,30 +35,9 @@ export type PutMediaResult = { status: number; headers: Record<string, string | 
  */
 export async function putMedia(baseUrl: string, body: Uint8Array, opts: PutMediaOptions = {}): Promise<PutMediaResult> {
   const url = new URL('/putMedia', baseUrl);
-  const headers: Record<string, string> = {
-    host: url.host,
-    'transfer-encoding': 'chunked',
-    'x-amzn-fragment-acknowledgment-required': '1',
-    'x-amzn-fragment-timecode-type': opts.timecodeType ?? 'ABSOLUTE',
-    'x-amzn-producer-start-timestamp': opts.producerStartTimestamp ?? (Date.now() / 1000).toFixed(3),
-    ...(opts.streamName !== undefined ? { 'x-amzn-stream-name': opts.streamName } : {}),
-    ...(opts.streamArn !== undefined ? { 'x-amzn-stream-arn': opts.streamArn } : {}),
-    ...(opts.contentType !== undefined ? { 'content-type': opts.contentType } : {}),
-    ...opts.headers,
-  };
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: opts.accessKeyId ?? TEST_ACCESS_KEY, secretAccessKey: opts.secret ?? TEST_SECRET },
-    region: 'us-east-1',
-    service: 'kinesisvideo',
-    sha256: Sha256,
-    applyChecksum: false,
-  });
-  const signed = await signer.sign(
-    { method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {}, headers, body: undefined },
-    { signableHeaders: new Set(['transfer-encoding']) },
-  );
+  const headers = await signPutMediaHeaders(url, opts);
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: signed.headers as Record<string, string> }, (res) => {
+    const req = request(url, { method: 'POST', headers }, (res) => {
       let raw = '';
       const ackChunks: string[] = [];
       res.setEncoding('utf8');
@@ -93,6 +75,9 @@ export async function putMedia(baseUrl: string, body: Uint8Array, opts: PutMedia
         if (!req.write(chunk)) {
           await new Promise((r) => req.once('drain', r));
         }
+        if (opts.holdAfterBytes !== undefined && sent < opts.holdAfterBytes && sent + chunk.length >= opts.holdAfterBytes) {
+          await opts.hold;
+        }
         sent += chunk.length;
         if (opts.chunkDelayMs) {
           await new Promise((r) => setTimeout(r, opts.chunkDelayMs));
@@ -115,4 +100,31 @@ export function ackTypesByFragment(acks: AckEvent[]): Map<string, string[]> {
     out.set(a.FragmentNumber, list);
   }
   return out;
+}
+
+/** The signed headers of a chunked PutMedia request, as the producer SDKs send them. */
+export async function signPutMediaHeaders(url: URL, opts: PutMediaOptions = {}): Promise<Record<string, string>> {
+  const headers: Record<string, string> = {
+    host: url.host,
+    'transfer-encoding': 'chunked',
+    'x-amzn-fragment-acknowledgment-required': '1',
+    'x-amzn-fragment-timecode-type': opts.timecodeType ?? 'ABSOLUTE',
+    'x-amzn-producer-start-timestamp': opts.producerStartTimestamp ?? (Date.now() / 1000).toFixed(3),
+    ...(opts.streamName !== undefined ? { 'x-amzn-stream-name': opts.streamName } : {}),
+    ...(opts.streamArn !== undefined ? { 'x-amzn-stream-arn': opts.streamArn } : {}),
+    ...(opts.contentType !== undefined ? { 'content-type': opts.contentType } : {}),
+    ...opts.headers,
+  };
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: opts.accessKeyId ?? TEST_ACCESS_KEY, secretAccessKey: opts.secret ?? TEST_SECRET },
+    region: 'us-east-1',
+    service: 'kinesisvideo',
+    sha256: Sha256,
+    applyChecksum: false,
+  });
+  const signed = await signer.sign(
+    { method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {}, headers, body: undefined },
+    { signableHeaders: new Set(['transfer-encoding']) },
+  );
+  return signed.headers as Record<string, string>;
 }
