@@ -2,7 +2,7 @@ import type { StreamRecord } from '../core/stream-record.js';
 import { ParseError } from '../formats/errors.js';
 import { KmsKeyError } from '../errors/kms-error.js';
 import type { IngestParser, ParsedFragment, ParsedHeader } from '../media/parse-events.js';
-import type { FragmentStore, NewFragment } from '../store/fragment-store.js';
+import { StreamDroppedError, type FragmentStore, type NewFragment } from '../store/fragment-store.js';
 import type { MemoryBuffer } from '../store/memory-buffer.js';
 import type { FragmentFeed } from '../stream/fragment-feed.js';
 import type { Clock } from '../util/clock.js';
@@ -223,10 +223,18 @@ export class IngestSession {
     const p: Promise<void> = Promise.allSettled([stored, previous]).then(([res]) => {
       this.#inFlight.delete(p);
       if (res.status === 'fulfilled') {
+        if (this.#d.stream() === undefined) {
+          // Committed just before the stream was deleted, and dropped with it: it is not kept, so no PERSISTED.
+          return;
+        }
         this.#d.meter?.persisted(this.#d.clock.now() - receivedAt);
         this.#ack('PERSISTED', cur);
       } else {
         const err = res.reason instanceof Error ? res.reason.message : String(res.reason);
+        if (res.reason instanceof StreamDroppedError) {
+          // The stream was deleted: the upload already ended with STREAM_NOT_ACTIVE, and the fragment is gone.
+          return;
+        }
         if (res.reason instanceof KmsKeyError) {
           // A key problem (docs/encryption.md) is the operator's doing, not a failure: the KVS KMS ack; nothing was written.
           this.#d.log.warn('putMedia() | the stream key refuses the fragment', { err });

@@ -42,6 +42,14 @@ export type FragmentQuery = {
   newestFirst?: boolean;
 };
 
+/** append() of a fragment whose stream was deleted while it was being written: nothing of it is kept. */
+export class StreamDroppedError extends Error {
+  constructor(readonly streamId: number) {
+    super(`stream ${streamId} was deleted while a fragment of it was being stored`);
+    this.name = 'StreamDroppedError';
+  }
+}
+
 export interface FragmentStore {
   /** Record a stream's header (tracks) once per distinct content; returns its id. */
   saveTrackInfo(streamId: number, header: ParsedHeader): number;
@@ -60,7 +68,7 @@ export interface FragmentStore {
   readMany(fragments: readonly FragmentRecord[]): Promise<(Uint8Array | undefined)[]>;
   /** Drop index entries older than the cutoff at once; their bytes are reclaimed by reclaim(). */
   expire(streamId: number, cutoffServerMs: number): number;
-  /** Remove every fragment of a stream (stream deleted). */
+  /** Remove every fragment of a stream (stream deleted); appends still in flight for it fail with StreamDroppedError. */
   dropStream(streamId: number): void;
   /** Delete storage no index entry refers to any more. */
   reclaim(): Promise<{ segmentsDeleted: number; bytesFreed: number }>;

@@ -6,6 +6,7 @@ import { retentionCutoffMs } from '../../src/core/stream-record.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { fixture } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';
+import { until } from '../helpers/until.js';
 import { controlClient, startTestServer, type TestServer } from '../helpers/server.js';
 
 const HOUR = 3_600_000;
@@ -89,12 +90,41 @@ describe('retention', () => {
 describe('uploads and stream deletion', () => {
   it('ends an upload with ERROR 4008 when its stream is deleted mid-stream', async () => {
     const arn = (await kv.send(new CreateStreamCommand({ StreamName: 'mid', DataRetentionInHours: 1 }))).StreamARN!;
-    const upload = putMedia(server.url, clip, { streamName: 'mid', chunkSize: 3000, chunkDelayMs: 30 });
-    await new Promise((r) => setTimeout(r, 300));
+    // The producer pauses halfway until the deletion is done, then sends the rest: no race with the clock.
+    let deleted!: () => void;
+    const hold = new Promise<void>((r) => (deleted = r));
+    const upload = putMedia(server.url, clip, { streamName: 'mid', chunkSize: 3000, holdAfterBytes: clip.length / 2, hold });
+    await until('a first stored fragment', () => server.store.list({ streamId: streamId('mid'), notBeforeServerMs: 0 }).length > 0);
     await kv.send(new DeleteStreamCommand({ StreamARN: arn }));
+    deleted();
     const res = await upload;
     const last = res.acks.at(-1);
     expect(last).toMatchObject({ EventType: 'ERROR', ErrorId: 4008, ErrorCode: 'STREAM_NOT_ACTIVE' });
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
+  });
+
+  it('keeps nothing of a fragment whose stream is deleted while it is being written', async () => {
+    const arn = (await kv.send(new CreateStreamCommand({ StreamName: 'race', DataRetentionInHours: 1 }))).StreamARN!;
+    await putMedia(server.url, clip, { streamName: 'race' });
+    const id = streamId('race');
+    const last = everything('race').at(-1)!;
+    const append = server.store.append({
+      streamId: id,
+      fragmentNumber: server.store.nextFragmentNumber(id, clock.now()),
+      producerTimestampMs: last.producerTimestampMs + 1000,
+      serverTimestampMs: clock.now(),
+      durationMs: 1000,
+      timecode: last.timecode + 1000,
+      trackInfoId: last.trackInfoId,
+      tagsBytes: null,
+      clusterBytes: new Uint8Array(4096),
+    });
+    // The deletion lands while the append is between its write and its index commit.
+    server.registry.delete(arn, undefined);
+    await expect(append).rejects.toThrow(/deleted while a fragment of it was being stored/);
+    expect(server.store.list({ streamId: id, notBeforeServerMs: 0 })).toEqual([]);
+    await server.retention.sweep();
+    const dir = join(server.dataDir, 'streams', String(id));
+    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
   });
 });

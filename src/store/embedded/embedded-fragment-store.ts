@@ -7,7 +7,7 @@ import type { TrackInfo } from '../../media/track.js';
 import type { Clock } from '../../util/clock.js';
 import type { Db } from '../database.js';
 import type { FragmentCipher } from '../fragment-cipher.js';
-import type { FragmentQuery, FragmentRecord, FragmentStore, NewFragment, StoredTrackInfo } from '../fragment-store.js';
+import { StreamDroppedError, type FragmentQuery, type FragmentRecord, type FragmentStore, type NewFragment, type StoredTrackInfo } from '../fragment-store.js';
 import { GroupCommitter } from './group-committer.js';
 import { SEGMENT_MAX_AGE_MS, SEGMENT_MAX_BYTES, appendToSegment, segmentPath, streamDir, type OpenSegment } from './segment-writer.js';
 
@@ -90,6 +90,8 @@ export class EmbeddedFragmentStore implements FragmentStore {
   readonly #readHandles = new Map<string, Promise<fsp.FileHandle>>();
   /** Seals fragments before they are written and opens them after reads; null: store and read bytes as they are. */
   readonly #cipher: FragmentCipher | null;
+  /** Streams dropped while this process runs (ids are never reused): appends still in flight for them commit nothing. */
+  readonly #dropped = new Set<number>();
 
   constructor(db: Db, dataDir: string, clock: Clock, cipher: FragmentCipher | null = null) {
     this.#db = db;
@@ -108,7 +110,11 @@ export class EmbeddedFragmentStore implements FragmentStore {
       db.transaction(() => {
         for (const r of rows) {
           if (r.segment !== null) {
+            // Even for a dropped stream: the row is how reclaim() finds the file and deletes it.
             insertSegment.run(r.segment);
+          }
+          if (this.#dropped.has(r.fragment.stream_id)) {
+            continue;
           }
           if (r.trackInfo !== null) {
             insertTrackInfo.run(r.trackInfo);
@@ -234,6 +240,9 @@ export class EmbeddedFragmentStore implements FragmentStore {
       markEnqueued();
       await committed;
       seg.rowCommitted = true;
+      if (this.#dropped.has(f.streamId)) {
+        throw new StreamDroppedError(f.streamId);
+      }
       const known = this.#bytesByStream.get(f.streamId);
       if (known !== undefined) {
         this.#bytesByStream.set(f.streamId, known + size);
@@ -393,6 +402,7 @@ export class EmbeddedFragmentStore implements FragmentStore {
   }
 
   dropStream(streamId: number): void {
+    this.#dropped.add(streamId);
     this.#db.transaction(() => {
       this.#sql('DELETE FROM fragments WHERE stream_id = ?').run(streamId);
       this.#sql('DELETE FROM track_infos WHERE stream_id = ?').run(streamId);
