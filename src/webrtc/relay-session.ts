@@ -71,6 +71,8 @@ export class RelaySession {
       keyFrameRequest: () => this.#requestKeyFrame(),
       audio: (p, level) => this.#viewerAudio(viewerId, p, level),
       video: (p) => this.#viewerVideo(viewerId, p),
+      // What was sent before its DTLS was up never reached it: from here it needs a key frame to start decoding.
+      connected: () => this.#requestKeyFrame(),
       gone: () => {
         if (this.#viewers.get(viewerId)?.viewer === viewer) {
           this.viewerLeft(viewerId);

@@ -53,7 +53,15 @@ async function session(arn: string, viewers: TestViewer[]): Promise<TestMaster> 
   await Promise.all(viewers.map((v) => v.open(server.url, arn)));
   await Promise.all(viewers.map((v) => v.connected()));
   await master.connected();
-  return master;
+  // The viewers' side of DTLS can finish before the relay's: a pre-encoded master cannot answer a key-frame
+  // request, so whatever the relay sent a viewer before its side was up (the first GOP) would be lost for good.
+  for (;;) {
+    const { Session } = await call<{ Session?: { ConnectedViewers?: number; Upstream?: string } }>('openkvs/describeSignalingChannelRelay', { ChannelARN: arn });
+    if (Session?.ConnectedViewers === viewers.length && Session.Upstream === 'CONNECTED') {
+      return master;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 describe('relay mode', () => {
