@@ -77,7 +77,20 @@ export class Player {
     const video = this.video;
     const Hls = await loadHls();
     if (Hls.isSupported()) {
-      const hls = new Hls({ enableWorker: true, lowLatencyMode: false });
+      const hls = new Hls({
+        enableWorker: true,
+        lowLatencyMode: false,
+        // hls.js's default (6 retries, 1 → 8 s apart) shows a spinner for half a minute before saying that segments
+        // fail; from one openkvs server a failing segment is rarely a blip, so say so after ~5 s.
+        fragLoadPolicy: {
+          default: {
+            maxTimeToFirstByteMs: 10_000,
+            maxLoadTimeMs: 120_000,
+            timeoutRetry: { maxNumRetry: 4, retryDelayMs: 0, maxRetryDelayMs: 0 },
+            errorRetry: { maxNumRetry: 4, retryDelayMs: 500, maxRetryDelayMs: 2000 },
+          },
+        },
+      });
       this.hls = hls;
       let mediaRecoveries = 0;
       hls.on(Hls.Events.ERROR, (_event, data) => {
