@@ -1,6 +1,8 @@
 import { KvsError } from '../errors/codes.js';
+import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ChannelRecord, ChannelRegistry } from './channel-registry.js';
+import { MESSAGE_RATES, MessageRate } from './message-rate.js';
 import { MessageError, parseClientMessage, statusResponse, type ServiceMessage } from './signaling-messages.js';
 
 export type Role = 'MASTER' | 'VIEWER';
@@ -33,7 +35,7 @@ export type HubLimits = {
  */
 export const iceRefreshAfterMs = (ttlSeconds: number): number => ttlSeconds * 1000 - Math.min(60_000, (ttlSeconds * 1000) / 5);
 
-type Client = { role: Role; clientId: string | null; transport: Transport; lastSeen: number; openedAt: number; goneAway: boolean; iceRefreshed: boolean };
+type Client = { role: Role; clientId: string | null; transport: Transport; lastSeen: number; openedAt: number; goneAway: boolean; iceRefreshed: boolean; rate: MessageRate };
 type Pending = { to: string; message: ServiceMessage; expiresAt: number; offerFrom: string | null };
 
 /** The key the master is stored under in a channel's client table. */
@@ -110,7 +112,7 @@ export class SignalingHub {
     }
     const previous = state.clients.get(key);
     const now = Date.now();
-    const client: Client = { role, clientId, transport, lastSeen: now, openedAt: now, goneAway: false, iceRefreshed: false };
+    const client: Client = { role, clientId, transport, lastSeen: now, openedAt: now, goneAway: false, iceRefreshed: false, rate: new MessageRate(systemClock) };
     state.clients.set(key, client);
     if (previous !== undefined) {
       // the most recent connection with the same identity takes precedence
@@ -222,6 +224,16 @@ export class SignalingHub {
         return;
       }
       throw err;
+    }
+    if (!from.rate.allow(msg.action)) {
+      if (from.rate.refused === 1) {
+        this.#log.warn('signaling client over its message rate: messages dropped', { channelId, role: from.role, clientId: from.clientId, action: msg.action, ratePerSecond: MESSAGE_RATES[msg.action] });
+      }
+      const status = statusResponse(new MessageError('ClientLimitExceededException', `More than ${MESSAGE_RATES[msg.action]} ${msg.action} messages per second on this connection; the message was dropped.`, msg.correlationId));
+      if (status !== null) {
+        from.transport.send(status);
+      }
+      return;
     }
     try {
       this.#route(channelId, this.#stateOf(channelId), from, msg.action, msg.messagePayload, msg.recipientClientId);

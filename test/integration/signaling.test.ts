@@ -264,6 +264,34 @@ describe('signaling WebSocket (KVS WebRTC JS SDK, wss://)', () => {
     ws!.close();
   });
 
+  it("drops a connection's messages past KVS's per-connection rate, answering STATUS_RESPONSE ClientLimitExceededException", async () => {
+    const arn = await channel();
+    const master = (await raw(await presigned((await endpoint(arn, 'MASTER'))['WSS']!, arn))).ws!;
+    const atMaster: unknown[] = [];
+    master.on('message', (d) => atMaster.push(JSON.parse(d.toString())));
+    const viewer = (await raw(await presigned((await endpoint(arn, 'VIEWER'))['WSS']!, arn, { clientId: 'flood' }))).ws!;
+    const statuses: { statusResponse: { correlationId: string; errorType: string; statusCode: string } }[] = [];
+    viewer.on('message', (d) => statuses.push(JSON.parse(d.toString())));
+    const payload = b64({ candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 });
+    // 60 candidates at once: 40 fit the burst (2 s of the 20/s quota), the rest are refused one by one
+    for (let i = 0; i < 60; i++) {
+      viewer.send(JSON.stringify({ action: 'ICE_CANDIDATE', messagePayload: payload, correlationId: `i-${i}` }));
+    }
+    await until('every candidate delivered or refused', () => (atMaster.length + statuses.length === 60 ? true : undefined));
+    expect(atMaster.length).toBeGreaterThanOrEqual(40);
+    expect(atMaster.length).toBeLessThan(60);
+    expect(statuses.every((m) => m.statusResponse.errorType === 'ClientLimitExceededException' && m.statusResponse.statusCode === '400')).toBe(true);
+    expect(new Set(statuses.map((m) => m.statusResponse.correlationId)).size).toBe(statuses.length);
+    // the quota refills: a second later a candidate goes through again
+    await new Promise((r) => setTimeout(r, 1100));
+    const before = atMaster.length;
+    viewer.send(JSON.stringify({ action: 'ICE_CANDIDATE', messagePayload: payload, correlationId: 'later' }));
+    await until('the later candidate at the master', () => (atMaster.length > before ? true : undefined));
+    expect(statuses.some((m) => m.statusResponse.correlationId === 'later')).toBe(false);
+    viewer.close();
+    master.close();
+  });
+
   it('refuses bad signatures, expired URLs, unknown channels, role mix-ups and viewers past the limit', async () => {
     const arn = await channel();
     const ep = { master: (await endpoint(arn, 'MASTER'))['WSS']!, viewer: (await endpoint(arn, 'VIEWER'))['WSS']! };
