@@ -229,6 +229,8 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   let ready = false;
   // one table for HTTP and signaling upgrades: a client's budget is the same whichever door it knocks on
   const clientLimiter = new ClientRateLimiter(config.requestsPerSecondPerClient, config.requestBurstPerClient, clock);
+  clientLimiter.onRefused = (limit) => metrics.metrics.clientThrottles.inc({ limit });
+  hub.onMessageRefused = () => metrics.metrics.clientThrottles.inc({ limit: 'signaling_messages' });
   const app = createApp({ logger, verifier, authorizer, operations, streamingRoutes: { '/putMedia': putMedia.route }, routers: [metrics.router({ verifier, authorizer, token: config.metricsToken }, { db, dataDir: config.dataDir, minFreeDiskBytes: config.minFreeDiskBytes, accepting: () => ready && server.listening }), playbackRouter(playback), consoleRouter({ region: config.region })], publicUrl: config.publicUrl, isReady: () => ready, clientLimiter });
   const tls = await serverTls(config, logger.child('tls'));
   const server: Server = tls === null ? createServer(app) : refusePlainHttp(createTlsServer(tls, app));

@@ -23,6 +23,7 @@ export class ServerMetrics {
   readonly persistLatency: StreamHistogram;
   readonly errorAcks: StreamCounter;
   readonly throttles: StreamCounter;
+  readonly clientThrottles: Counter;
   readonly outgoingBytes: StreamCounter;
   readonly outgoingFragments: StreamCounter;
   readonly millisBehindNow: Gauge;
@@ -57,6 +58,12 @@ export class ServerMetrics {
     });
     this.errorAcks = new StreamCounter(r, { name: 'putmedia_error_acks', help: 'PutMedia.ErrorAckCount: ERROR acks, by ErrorId.', labels: ['error_id', 'error'] });
     this.throttles = new StreamCounter(r, { name: 'throttles', help: 'Calls or fragments refused by a fixed per-stream limit, by limit.', labels: ['limit'] });
+    this.clientThrottles = new Counter({
+      name: 'openkvs_client_throttles_total',
+      help: 'Requests and signaling messages refused by a per-client limit (not a per-stream one), by limit.',
+      labelNames: ['limit'],
+      registers: [r],
+    });
     this.outgoingBytes = new StreamCounter(r, { name: 'getmedia_outgoing_bytes', help: 'GetMedia.OutgoingBytes: chunk bytes sent.' });
     this.outgoingFragments = new StreamCounter(r, { name: 'getmedia_outgoing_fragments', help: 'GetMedia.OutgoingFragments: chunks sent.' });
     this.millisBehindNow = new Gauge({

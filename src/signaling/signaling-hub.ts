@@ -76,6 +76,8 @@ export class SignalingHub {
   /** SendAlexaOfferToMaster calls waiting for the master's answer, by channel id and sender client id. */
   readonly #answerWaiters = new Map<string, (payload: string | null) => void>();
   #closed = false;
+  /** Told of every message dropped for its connection's rate (metrics). */
+  onMessageRefused: (() => void) | null = null;
 
   constructor(channels: ChannelRegistry, limits: HubLimits, log: Logger) {
     this.#channels = channels;
@@ -226,6 +228,7 @@ export class SignalingHub {
       throw err;
     }
     if (!from.rate.allow(msg.action)) {
+      this.onMessageRefused?.();
       if (from.rate.refused === 1) {
         this.#log.warn('signaling client over its message rate: messages dropped', { channelId, role: from.role, clientId: from.clientId, action: msg.action, ratePerSecond: MESSAGE_RATES[msg.action] });
       }

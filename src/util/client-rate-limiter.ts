@@ -71,9 +71,14 @@ class BucketTable {
 }
 
 /** Requests per second per client over every route, and failed authentications per address. */
+/** Which of the limiter's two limits refused a request (the metrics label). */
+export type ClientLimit = 'client_requests' | 'failed_authentications';
+
 export class ClientRateLimiter {
   readonly #requests: BucketTable;
   readonly #failures: BucketTable;
+  /** Told of every refusal (metrics). */
+  onRefused: ((limit: ClientLimit) => void) | null = null;
 
   constructor(rate: number, burst: number, clock: Clock, maxClients = MAX_TRACKED_CLIENTS) {
     this.#requests = new BucketTable(rate, burst, clock, maxClients);
@@ -85,7 +90,15 @@ export class ClientRateLimiter {
    * up its failed authentications.
    */
   tryTake(client: string, address: string = client): boolean {
-    return this.#failures.has(address) && this.#requests.tryTake(client);
+    if (!this.#failures.has(address)) {
+      this.onRefused?.('failed_authentications');
+      return false;
+    }
+    if (!this.#requests.tryTake(client)) {
+      this.onRefused?.('client_requests');
+      return false;
+    }
+    return true;
   }
 
   /** A request from this address failed authentication. */

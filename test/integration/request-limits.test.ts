@@ -7,11 +7,13 @@ import { AUTH_FAILURE_BURST } from '../../src/util/client-rate-limiter.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { MAX_URL_BYTES } from '../../src/util/url-limit.js';
 import { fixture } from '../helpers/media.js';
+import { scrape } from '../helpers/metrics-scrape.js';
 import { putMedia } from '../helpers/put-media-client.js';
 import { rawGet, rawHttp, rawUpgrade } from '../helpers/raw-http.js';
 import { openSignaling } from '../helpers/signaling-ws.js';
 import { signedPost } from '../helpers/signed-fetch.js';
 import { controlClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 
 const errorTypeOf = (headers: string): string | undefined => /x-amzn-ErrorType: *([A-Za-z]+)/i.exec(headers)?.[1];
 
@@ -68,6 +70,39 @@ describe('per-client request rate (requestsPerSecondPerClient / requestBurstPerC
     clock.advance(10_000);
     await kv.send(new ListStreamsCommand({}));
   });
+
+  it('counts every refusal in openkvs_client_throttles_total, by limit', async () => {
+    clock.advance(10_000);
+    const m = await scrape(server.url);
+    // the ListStreams, PutMedia and signaling upgrade of the signed client; the HLS, console and upgrade GETs by address
+    expect(m.value('openkvs_client_throttles_total', { limit: 'client_requests' })).toBe(6);
+    expect(m.value('openkvs_client_throttles_total', { limit: 'failed_authentications' })).toBe(0);
+  });
+
+  it("counts a signaling connection's messages dropped past its quota (20 ICE candidates a second, burst 40)", async () => {
+    clock.advance(10_000);
+    const master = await openSignaling(server.url, channelArn, 'MASTER');
+    const got: unknown[] = [];
+    master.onMessage((msg) => got.push(msg));
+    clock.advance(10_000);
+    const viewer = await openSignaling(server.url, channelArn, 'VIEWER', 'flood');
+    for (let i = 0; i < 50; i++) {
+      viewer.send('ICE_CANDIDATE', { candidate: `candidate:${i} 1 udp 2122260223 127.0.0.1 ${50_000 + i} typ host`, sdpMid: '0', sdpMLineIndex: 0 });
+    }
+    const dropped = (): Promise<number> => {
+      clock.advance(10_000);
+      return scrape(server.url).then((m) => m.value('openkvs_client_throttles_total', { limit: 'signaling_messages' }));
+    };
+    // each candidate is either at the master or counted as dropped
+    const n = await until('every candidate delivered or counted', async () => {
+      const d = await dropped();
+      return got.length + d === 50 ? d : undefined;
+    });
+    expect(got.length).toBeGreaterThanOrEqual(40);
+    expect(n).toBeGreaterThan(0);
+    await viewer.close();
+    await master.close();
+  });
 });
 
 describe('failed authentications per address', () => {
@@ -96,6 +131,7 @@ describe('failed authentications per address', () => {
     expect((await rawGet(server.url, '/health')).status).toBe(200);
     clock.advance(1000);
     await kv.send(new ListStreamsCommand({}));
+    expect((await scrape(server.url)).value('openkvs_client_throttles_total', { limit: 'failed_authentications' })).toBe(2);
   });
 });
 
