@@ -23,6 +23,7 @@ import { openDatabase, type Db } from './store/database.js';
 import { EmbeddedFragmentStore } from './store/embedded/embedded-fragment-store.js';
 import { KmsService } from './kms/kms-service.js';
 import { loadOrCreateMasterKey } from './kms/master-key.js';
+import { SecretBox } from './iam/secret-box.js';
 import { kmsKeyOperations } from './api/operations/kms-keys.js';
 import type { FragmentStore } from './store/fragment-store.js';
 import { MemoryBuffer } from './store/memory-buffer.js';
@@ -107,12 +108,12 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   const configured = config.accessKeyId !== null && config.secretAccessKey !== null ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } : null;
   const creds = loadOrCreateRootCredentials(config.dataDir, configured);
   const registry = new StreamRegistry(db, { region: config.region, accountId: config.accountId, clock });
-  const accessKeys = new AccessKeyStore(db, clock);
 
   const master = loadOrCreateMasterKey(config.dataDir, config.masterKeyFile);
   if (master.generated) {
     logger.info('generated the master key of encryption at rest: back it up, the stored media cannot be read without it (docs/encryption.md)', { path: master.path });
   }
+  const accessKeys = new AccessKeyStore(db, clock, new SecretBox(master.key), logger.child('iam'));
   const kms = new KmsService(db, {
     master: master.key,
     region: config.region,
@@ -241,7 +242,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
   for (const s of plain === null ? [server] : [server, plain]) {
     s.requestTimeout = 0;
   }
-  const upgrade = signalingUpgrade({ hub, channels, verifier, authorizer, log: logger.child('signaling'), clientLimiter });
+  const upgrade = signalingUpgrade({ hub, channels, verifier, authorizer, log: logger.child('signaling'), accessLog: logger.child('http'), clientLimiter });
   server.on('upgrade', (req, socket, head) => {
     if (!upgrade(req, socket, head as Buffer)) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');

@@ -3,10 +3,13 @@ import type { Credentials } from '../auth/credentials.js';
 import { KvsError, invalidArgument, notFound } from '../errors/codes.js';
 import type { Db } from '../store/database.js';
 import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
 import { compileStatement, parsePolicyDocument, type CompiledStatement } from './policy-document.js';
+import { isSealed, type SecretBox } from './secret-box.js';
 
 // Access keys besides the root credentials, each with named IAM-style policies. Secrets must stay readable:
-// SigV4 is an HMAC, so the server needs the secret itself, not a hash (protect the data dir like a key store).
+// SigV4 is an HMAC, so the server needs the secret itself, not a hash; they are sealed under the master key
+// (secret-box.ts), so the database alone does not give them away.
 
 export type AccessKeyStatus = 'Active' | 'Inactive';
 export type KeyPolicy = { name: string; document: string };
@@ -36,9 +39,15 @@ export class AccessKeyStore {
   /** Compiled statements per key, dropped on any change to the key. */
   readonly #compiled = new Map<string, CompiledStatement[]>();
 
-  constructor(db: Db, clock: Clock) {
+  readonly #box: SecretBox;
+  readonly #log: Logger;
+
+  constructor(db: Db, clock: Clock, box: SecretBox, log: Logger) {
     this.#db = db;
     this.#clock = clock;
+    this.#box = box;
+    this.#log = log;
+    this.#sealClearSecrets();
   }
 
   create(input: { description: string; policies: KeyPolicy[] }): { record: AccessKeyRecord; secretAccessKey: string } {
@@ -52,7 +61,7 @@ export class AccessKeyStore {
     this.#db.transaction(() => {
       this.#db
         .prepare('INSERT INTO access_keys (access_key_id, secret_access_key, status, description, created_ms) VALUES (?, ?, ?, ?, ?)')
-        .run(accessKeyId, secretAccessKey, 'Active', input.description, this.#clock.now());
+        .run(accessKeyId, this.#box.seal(accessKeyId, secretAccessKey), 'Active', input.description, this.#clock.now());
       for (const p of input.policies) {
         this.#insertPolicy(accessKeyId, p);
       }
@@ -79,7 +88,15 @@ export class AccessKeyStore {
     if (row.last_used_ms === null || this.#clock.now() - row.last_used_ms >= LAST_USED_RESOLUTION_MS) {
       this.#db.prepare('UPDATE access_keys SET last_used_ms = ? WHERE access_key_id = ?').run(this.#clock.now(), accessKeyId);
     }
-    return { accessKeyId, secretAccessKey: row.secret_access_key };
+    let secretAccessKey: string;
+    try {
+      secretAccessKey = this.#box.open(accessKeyId, row.secret_access_key);
+    } catch (err) {
+      // Sealed under another master key: the key cannot sign anything here, so it is an unknown one.
+      this.#log.error('an access key secret does not open with this master key; the key is refused', { accessKeyId, err: String(err) });
+      return undefined;
+    }
+    return { accessKeyId, secretAccessKey };
   }
 
   setStatus(accessKeyId: string, status: AccessKeyStatus): AccessKeyRecord {
@@ -142,6 +159,31 @@ export class AccessKeyStore {
 
   #insertPolicy(accessKeyId: string, p: KeyPolicy): void {
     this.#db.prepare('INSERT INTO access_key_policies (access_key_id, policy_name, document_json) VALUES (?, ?, ?)').run(accessKeyId, p.name, p.document);
+  }
+
+  /** Keys created before secrets were sealed: sealed once, at startup, in one transaction. */
+  #sealClearSecrets(): void {
+    const rows = this.#db.prepare('SELECT access_key_id, secret_access_key FROM access_keys').all() as Pick<KeyRow, 'access_key_id' | 'secret_access_key'>[];
+    const clear = rows.filter((r) => !isSealed(r.secret_access_key));
+    if (clear.length === 0) {
+      return;
+    }
+    const update = this.#db.prepare('UPDATE access_keys SET secret_access_key = ? WHERE access_key_id = ?');
+    // secure_delete zeroes the cells the clear values leave behind, and the checkpoint empties the WAL that may
+    // still hold pages written with them: afterwards no file of the database has a clear secret.
+    const secureDelete: unknown = this.#db.pragma('secure_delete', { simple: true });
+    this.#db.pragma('secure_delete = ON');
+    try {
+      this.#db.transaction(() => {
+        for (const r of clear) {
+          update.run(this.#box.seal(r.access_key_id, r.secret_access_key), r.access_key_id);
+        }
+      })();
+    } finally {
+      this.#db.pragma(`secure_delete = ${Number(secureDelete) === 1 ? 'ON' : 'OFF'}`);
+    }
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    this.#log.info('sealed the secrets of access keys stored in the clear', { keys: clear.length });
   }
 
   #row(accessKeyId: string): KeyRow | undefined {
