@@ -6,8 +6,11 @@ import { AUTHENTICATION_FAILURES, type ClientRateLimiter } from '../util/client-
 export const clientLimitExceeded = (): KvsError =>
   new KvsError('ClientLimitExceededException', 'Too many requests from this client; slow down and retry.');
 
-/** Paths no limit applies to: load balancers and orchestrators poll them. */
-const EXEMPT = new Set(['/health']);
+/**
+ * Paths no limit applies to: load balancers and orchestrators poll them, often from an address other clients share,
+ * and one misbehaving neighbour must not get the instance marked dead or unready. Both are unsigned and cheap.
+ */
+const EXEMPT = new Set(['/health', '/ready']);
 
 /**
  * The express middleware: over the limit → ClientLimitExceededException through the app's error handler. Whether a

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { SigV4Verifier } from '../auth/sigv4-verifier.js';
@@ -6,7 +7,7 @@ import { ERROR_STATUS, KvsError } from '../errors/codes.js';
 import type { Logger } from '../util/logger.js';
 import type { Authorizer } from '../iam/authorizer.js';
 import { signalingAction } from '../iam/actions.js';
-import { addressKeyOf, clientKeyOf } from '../util/client-key.js';
+import { accessKeyIdOf, addressKeyOf, clientKeyOf } from '../util/client-key.js';
 import { AUTHENTICATION_FAILURES, type ClientRateLimiter } from '../util/client-rate-limiter.js';
 import { MAX_URL_BYTES, isUrlTooLong } from '../util/url-limit.js';
 import type { ChannelRegistry } from './channel-registry.js';
@@ -24,6 +25,8 @@ export type SignalingSocketDeps = {
   /** ConnectAsMaster / ConnectAsViewer on the channel, checked after the signature. */
   authorizer: Authorizer;
   log: Logger;
+  /** Where the HTTP routes write their access-log lines: an upgrade gets one too. */
+  accessLog?: Logger;
   /** The same per-client request rate the HTTP routes draw on; none when absent. */
   clientLimiter?: ClientRateLimiter;
 };
@@ -41,17 +44,38 @@ export function signalingUpgrade(deps: SignalingSocketDeps): (req: IncomingMessa
     if (role === null) {
       return false;
     }
+    const started = performance.now();
+    const logRequest = (status: number, errorType?: string): void => {
+      const fields: Record<string, unknown> = { method: req.method, path: url.pathname, status, ms: Math.round((performance.now() - started) * 10) / 10, role };
+      const accessKeyId = accessKeyIdOf(req);
+      if (accessKeyId !== null) {
+        fields['accessKeyId'] = accessKeyId;
+      }
+      if (errorType !== undefined) {
+        fields['errorType'] = errorType;
+      }
+      if (status >= 500) {
+        deps.accessLog?.warn('request', fields);
+      } else {
+        deps.accessLog?.info('request', fields);
+      }
+    };
     const early = refusalBeforeAccept(deps, req);
     if (early !== null) {
-      refuse(socket, early);
+      const r = refuse(socket, early);
+      logRequest(r.status, r.name);
       return true;
     }
-    void accept(deps, wss, req, socket, head, url, role).catch((err: unknown) => {
-      if (err instanceof KvsError && AUTHENTICATION_FAILURES.has(err.errorName)) {
-        deps.clientLimiter?.authenticationFailed(addressKeyOf(req));
-      }
-      refuse(socket, err);
-    });
+    accept(deps, wss, req, socket, head, url, role).then(
+      () => logRequest(101),
+      (err: unknown) => {
+        if (err instanceof KvsError && AUTHENTICATION_FAILURES.has(err.errorName)) {
+          deps.clientLimiter?.authenticationFailed(addressKeyOf(req));
+        }
+        const r = refuse(socket, err);
+        logRequest(r.status, r.name);
+      },
+    );
     return true;
   };
 }
@@ -130,7 +154,7 @@ function refusalBeforeAccept(deps: SignalingSocketDeps, req: IncomingMessage): K
   return null;
 }
 
-function refuse(socket: Duplex, err: unknown): void {
+function refuse(socket: Duplex, err: unknown): { status: number; name: string } {
   const name = err instanceof KvsError ? err.errorName : 'InternalFailure';
   const status = err instanceof KvsError ? (name === 'InvalidSignatureException' || name === 'IncompleteSignatureException' || name === 'MissingAuthenticationTokenException' || name === 'UnrecognizedClientException' ? 403 : err.status) : ERROR_STATUS.InternalFailure;
   const body = JSON.stringify({ __type: name, message: err instanceof Error ? err.message : 'internal error' });
@@ -138,4 +162,5 @@ function refuse(socket: Duplex, err: unknown): void {
     `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Error'}\r\n` +
       `content-type: application/json\r\nx-amzn-ErrorType: ${name}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+  return { status, name };
 }

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/util/logger.js';
 import { fixture } from '../helpers/media.js';
 import { putMedia } from '../helpers/put-media-client.js';
+import { openSignaling } from '../helpers/signaling-ws.js';
+import { signedPost } from '../helpers/signed-fetch.js';
 import { until } from '../helpers/until.js';
 import { archivedClient, controlClient, startTestServer, TEST_ACCESS_KEY, TEST_SECRET, type TestServer } from '../helpers/server.js';
 
@@ -97,5 +99,19 @@ describe('access log', () => {
     expect(line).toMatchObject({ level: 'info', method: 'GET', status: 404 });
     expect(line).not.toHaveProperty('aborted');
     expect(line).not.toHaveProperty('accessKeyId');
+  });
+
+  it('writes one line per signaling WebSocket upgrade, accepted (101) or refused (the KVS error name)', async () => {
+    const created = await signedPost(`${server.url}/createSignalingChannel`, JSON.stringify({ ChannelName: 'log-ch' }));
+    const { ChannelARN } = (await created.json()) as { ChannelARN: string };
+    const ws = await openSignaling(server.url, ChannelARN, 'MASTER');
+    await ws.close();
+    await expect(openSignaling(server.url, ChannelARN.replace(/\/\d+$/, '/1'), 'VIEWER', 'v1')).rejects.toThrow(/HTTP 404/);
+    const master = await until('the master upgrade line', () => requestLines('/signaling/master')[0]);
+    expect(master).toMatchObject({ level: 'info', component: 'openkvs.http', method: 'GET', status: 101, role: 'MASTER', accessKeyId: TEST_ACCESS_KEY });
+    const viewer = await until('the refused viewer upgrade line', () => requestLines('/signaling/viewer')[0]);
+    expect(viewer).toMatchObject({ level: 'info', component: 'openkvs.http', status: 404, errorType: 'ResourceNotFoundException', role: 'VIEWER', accessKeyId: TEST_ACCESS_KEY });
+    // the query (a presigned URL: credential and signature) is not logged
+    expect(lines.filter((l) => l.includes('/signaling/')).every((l) => !l.includes('X-Amz-Signature'))).toBe(true);
   });
 });

@@ -52,7 +52,7 @@ describe('per-client request rate (requestsPerSecondPerClient / requestBurstPerC
     await ws.close();
   });
 
-  it('limits unsigned clients by address on the playback and console GETs, with a KVS-shaped error; /health is exempt', async () => {
+  it('limits unsigned clients by address on the playback and console GETs, with a KVS-shaped error; /health and /ready are exempt', async () => {
     clock.advance(10_000);
     for (let i = 0; i < 4; i++) {
       expect((await rawGet(server.url, '/console/config.json')).status).toBe(200);
@@ -65,6 +65,7 @@ describe('per-client request rate (requestsPerSecondPerClient / requestBurstPerC
     expect(errorTypeOf((await rawUpgrade(server.url, '/signaling/viewer?X-Amz-ChannelARN=x')).headers)).toBe('ClientLimitExceededException');
     for (let i = 0; i < 10; i++) {
       expect((await rawGet(server.url, '/health')).status).toBe(200);
+      expect((await rawGet(server.url, '/ready')).status).toBe(200);
     }
     // the signed client's budget is its own
     clock.advance(10_000);
@@ -129,6 +130,7 @@ describe('failed authentications per address', () => {
     await expect(kv.send(new ListStreamsCommand({}))).rejects.toMatchObject({ name: 'ClientLimitExceededException' });
     await expect(openSignaling(server.url, channelArn, 'MASTER')).rejects.toThrow(/HTTP 400 ClientLimitExceededException/);
     expect((await rawGet(server.url, '/health')).status).toBe(200);
+    expect((await rawGet(server.url, '/ready')).status).toBe(200);
     clock.advance(1000);
     await kv.send(new ListStreamsCommand({}));
     expect((await scrape(server.url)).value('openkvs_client_throttles_total', { limit: 'failed_authentications' })).toBe(2);
