@@ -56,6 +56,7 @@ import { peerSettingsOf } from './webrtc/peer-config.js';
 import { join, resolve } from 'node:path';
 import { SessionTokens } from './playback/session-token.js';
 import { systemClock, type Clock } from './util/clock.js';
+import { ClientKeys } from './util/client-key.js';
 import { ClientRateLimiter } from './util/client-rate-limiter.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { serverTls, type ServerTls } from './tls/server-tls.js';
@@ -229,7 +230,7 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
 
   let ready = false;
   // one table for HTTP and signaling upgrades: a client's budget is the same whichever door it knocks on
-  const clientLimiter = new ClientRateLimiter(config.requestsPerSecondPerClient, config.requestBurstPerClient, clock);
+  const clientLimiter = new ClientRateLimiter(config.requestsPerSecondPerClient, config.requestBurstPerClient, clock, undefined, new ClientKeys(config.trustedProxies));
   clientLimiter.onRefused = (limit) => metrics.metrics.clientThrottles.inc({ limit });
   hub.onMessageRefused = () => metrics.metrics.clientThrottles.inc({ limit: 'signaling_messages' });
   const app = createApp({ logger, verifier, authorizer, operations, streamingRoutes: { '/putMedia': putMedia.route }, routers: [metrics.router({ verifier, authorizer, token: config.metricsToken }, { db, dataDir: config.dataDir, minFreeDiskBytes: config.minFreeDiskBytes, accepting: () => ready && server.listening }), playbackRouter(playback), consoleRouter({ region: config.region })], publicUrl: config.publicUrl, isReady: () => ready, clientLimiter });

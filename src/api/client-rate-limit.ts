@@ -1,6 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
 import { KvsError } from '../errors/codes.js';
-import { addressKeyOf, clientKeyOf } from '../util/client-key.js';
 import { AUTHENTICATION_FAILURES, type ClientRateLimiter } from '../util/client-rate-limiter.js';
 
 export const clientLimitExceeded = (): KvsError =>
@@ -23,8 +22,8 @@ export function clientRateLimit(limiter: ClientRateLimiter | null): (req: Reques
       next();
       return;
     }
-    const address = addressKeyOf(req);
-    if (!limiter.tryTake(clientKeyOf(req), address)) {
+    const address = limiter.keys.address(req);
+    if (!limiter.tryTake(limiter.keys.client(req), address)) {
       next(clientLimitExceeded());
       return;
     }

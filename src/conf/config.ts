@@ -49,6 +49,8 @@ export type Config = {
   requestsPerSecondPerClient: number;
   /** Requests one client may make at once above that rate. */
   requestBurstPerClient: number;
+  /** Reverse proxies (addresses, CIDR subnets) whose X-Forwarded-For names the client for per-address limits. */
+  trustedProxies: string[];
   /** Directory whose JS/TS modules may be registered as frame hooks; null = `<dataDir>/hooks`. */
   hooksDir: string | null;
   /** S3-compatible endpoint for `s3://` image destinations (path-style), e.g. http://127.0.0.1:9000. */
@@ -128,6 +130,7 @@ export const DEFAULT_CONFIG: Config = {
   putMediaIdleTimeoutSeconds: 30,
   requestsPerSecondPerClient: 500,
   requestBurstPerClient: 1000,
+  trustedProxies: [],
   hooksDir: null,
   s3Endpoint: null,
   s3Region: null,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isProxyEntry } from '../util/client-key.js';
 import { ConfigError, DEFAULT_CONFIG, DEFAULT_STREAM_CAPACITY, type Config, type StreamCapacity } from './config.js';
 
 /** Raw, unvalidated layers; values may be strings (env, flags) or JSON values (file). */
@@ -21,6 +22,7 @@ export const ENV_KEYS: Record<string, string> = {
   OPENKVS_GET_MEDIA_CALLS_PER_SECOND: 'getMediaCallsPerSecond',
   OPENKVS_REQUESTS_PER_SECOND_PER_CLIENT: 'requestsPerSecondPerClient',
   OPENKVS_REQUEST_BURST_PER_CLIENT: 'requestBurstPerClient',
+  OPENKVS_TRUSTED_PROXIES: 'trustedProxies',
   OPENKVS_HOOKS_DIR: 'hooksDir',
   OPENKVS_S3_ENDPOINT: 's3Endpoint',
   OPENKVS_S3_REGION: 's3Region',
@@ -110,6 +112,7 @@ export function resolveConfig(...layers: ConfigLayer[]): Readonly<Config> {
     getMediaCallsPerSecond: v.int(merged, 'getMediaCallsPerSecond', d.getMediaCallsPerSecond, 1, 100_000),
     requestsPerSecondPerClient: v.int(merged, 'requestsPerSecondPerClient', d.requestsPerSecondPerClient, 1, 1_000_000),
     requestBurstPerClient: v.int(merged, 'requestBurstPerClient', d.requestBurstPerClient, 1, 1_000_000),
+    trustedProxies: v.proxyList(merged, 'trustedProxies'),
     hooksDir: v.optStr(merged, 'hooksDir', /^.+$/, 'a directory path'),
     s3Endpoint: v.optStr(merged, 's3Endpoint', /^https?:\/\/[^/\s]+\/?$/, 'an http(s) URL with no path'),
     s3Region: v.optStr(merged, 's3Region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'a region name'),
@@ -198,6 +201,20 @@ class Validator {
       return null;
     }
     return n;
+  }
+
+  /** Addresses or CIDR subnets (IPv4 or IPv6): a JSON array, or one comma-separated string. */
+  proxyList(src: ConfigLayer, key: string): string[] {
+    const raw = src[key];
+    if (raw === undefined || raw === null || raw === '') {
+      return [];
+    }
+    const list = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;
+    if (!Array.isArray(list) || !list.every((e): e is string => typeof e === 'string' && isProxyEntry(e))) {
+      this.problems.push(`${key}: expected IP addresses or CIDR subnets (10.0.0.1, 10.0.0.0/8, fd00::/8), got ${JSON.stringify(raw)}`);
+      return [];
+    }
+    return list;
   }
 
   /** A list of URIs: a JSON array, or one comma-separated string (environment, flags). */

@@ -7,7 +7,7 @@ import { ERROR_STATUS, KvsError } from '../errors/codes.js';
 import type { Logger } from '../util/logger.js';
 import type { Authorizer } from '../iam/authorizer.js';
 import { signalingAction } from '../iam/actions.js';
-import { accessKeyIdOf, addressKeyOf, clientKeyOf } from '../util/client-key.js';
+import { accessKeyIdOf } from '../util/client-key.js';
 import { AUTHENTICATION_FAILURES, type ClientRateLimiter } from '../util/client-rate-limiter.js';
 import { MAX_URL_BYTES, isUrlTooLong } from '../util/url-limit.js';
 import type { ChannelRegistry } from './channel-registry.js';
@@ -70,7 +70,8 @@ export function signalingUpgrade(deps: SignalingSocketDeps): (req: IncomingMessa
       () => logRequest(101),
       (err: unknown) => {
         if (err instanceof KvsError && AUTHENTICATION_FAILURES.has(err.errorName)) {
-          deps.clientLimiter?.authenticationFailed(addressKeyOf(req));
+          const limiter = deps.clientLimiter;
+          limiter?.authenticationFailed(limiter.keys.address(req));
         }
         const r = refuse(socket, err);
         logRequest(r.status, r.name);
@@ -148,7 +149,8 @@ function refusalBeforeAccept(deps: SignalingSocketDeps, req: IncomingMessage): K
   if (isUrlTooLong(req.url)) {
     return new KvsError('InvalidArgumentException', `The request URL exceeds ${MAX_URL_BYTES} bytes.`);
   }
-  if (deps.clientLimiter !== undefined && !deps.clientLimiter.tryTake(clientKeyOf(req), addressKeyOf(req))) {
+  const limiter = deps.clientLimiter;
+  if (limiter !== undefined && !limiter.tryTake(limiter.keys.client(req), limiter.keys.address(req))) {
     return new KvsError('ClientLimitExceededException', 'Too many requests from this client; slow down and retry.');
   }
   return null;

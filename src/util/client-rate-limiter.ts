@@ -1,3 +1,4 @@
+import { ClientKeys } from './client-key.js';
 import type { Clock } from './clock.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -80,7 +81,11 @@ export class ClientRateLimiter {
   /** Told of every refusal (metrics). */
   onRefused: ((limit: ClientLimit) => void) | null = null;
 
-  constructor(rate: number, burst: number, clock: Clock, maxClients = MAX_TRACKED_CLIENTS) {
+  /** How requests map to clients and addresses (trusted proxies). */
+  readonly keys: ClientKeys;
+
+  constructor(rate: number, burst: number, clock: Clock, maxClients = MAX_TRACKED_CLIENTS, keys = new ClientKeys()) {
+    this.keys = keys;
     this.#requests = new BucketTable(rate, burst, clock, maxClients);
     this.#failures = new BucketTable(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST, clock, maxClients);
   }

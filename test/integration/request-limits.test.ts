@@ -137,6 +137,34 @@ describe('failed authentications per address', () => {
   });
 });
 
+describe('failed authentications behind a trusted proxy (trustedProxies)', () => {
+  // held still: the allowance refills at 5 a second, about what a hundred requests take
+  const clock = new ManualClock(Date.now());
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ trustedProxies: ['127.0.0.1', '::1'] }, { clock });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  const listStreams = (forwardedFor: string, accessKeyId?: string): Promise<Response> =>
+    signedPost(`${server.url}/listStreams`, '{}', { headers: { 'x-forwarded-for': forwardedFor }, ...(accessKeyId !== undefined ? { accessKeyId } : {}) });
+
+  it('counts them against the client the proxy names, so its neighbours behind the same proxy are not refused', async () => {
+    for (let i = 0; i < AUTH_FAILURE_BURST; i++) {
+      expect((await listStreams('198.51.100.1', `AKIDMADEUP${String(i).padStart(10, '0')}`)).status).toBe(403);
+    }
+    const locked = await listStreams('198.51.100.1');
+    expect([locked.status, locked.headers.get('x-amzn-errortype')]).toEqual([400, 'ClientLimitExceededException']);
+    // a spoofed left part does not escape: the proxy's own entry is the right-most one
+    expect((await listStreams('203.0.113.50, 198.51.100.1')).status).toBe(400);
+    // another client behind the same proxy
+    expect((await listStreams('198.51.100.2')).status).toBe(200);
+  });
+});
+
 describe('request size limits on every route family', () => {
   let server: TestServer;
   let kv: KinesisVideoClient;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { clientKeyOf } from '../../../src/util/client-key.js';
+import { ClientKeys, isProxyEntry } from '../../../src/util/client-key.js';
 import { AUTH_FAILURE_BURST, AUTH_FAILURES_PER_SECOND, ClientRateLimiter } from '../../../src/util/client-rate-limiter.js';
 import { ManualClock } from '../../../src/util/clock.js';
 
@@ -69,19 +69,56 @@ describe('ClientRateLimiter: failed authentications per address', () => {
 const req = (headers: Record<string, string>, url = '/', remoteAddress = '203.0.113.7'): IncomingMessage =>
   ({ headers, url, socket: { remoteAddress } }) as unknown as IncomingMessage;
 
-describe('clientKeyOf', () => {
+const keys = new ClientKeys();
+
+describe('ClientKeys.client', () => {
   it('is the access key id of a header-signed request', () => {
     const auth = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/us-east-1/kinesisvideo/aws4_request, SignedHeaders=host, Signature=' + 'a'.repeat(64);
-    expect(clientKeyOf(req({ authorization: auth }))).toBe('key:AKIDEXAMPLE');
+    expect(keys.client(req({ authorization: auth }))).toBe('key:AKIDEXAMPLE');
   });
 
   it('is the access key id of a presigned URL', () => {
-    expect(clientKeyOf(req({}, '/signaling/master?X-Amz-Credential=AKIDPRESIGNED%2F20261207%2Fus-east-1%2Fkinesisvideo%2Faws4_request&X-Amz-Signature=00'))).toBe('key:AKIDPRESIGNED');
+    expect(keys.client(req({}, '/signaling/master?X-Amz-Credential=AKIDPRESIGNED%2F20261207%2Fus-east-1%2Fkinesisvideo%2Faws4_request&X-Amz-Signature=00'))).toBe('key:AKIDPRESIGNED');
   });
 
   it('falls back to the address for anything else, including key ids that could not be real', () => {
-    expect(clientKeyOf(req({}))).toBe('ip:203.0.113.7');
-    expect(clientKeyOf(req({ authorization: 'AWS4-HMAC-SHA256 Credential=../../x/y' }))).toBe('ip:203.0.113.7');
-    expect(clientKeyOf(req({}, '/hls/v1/x?X-Amz-Credential=%00evil%2Fx'))).toBe('ip:203.0.113.7');
+    expect(keys.client(req({}))).toBe('ip:203.0.113.7');
+    expect(keys.client(req({ authorization: 'AWS4-HMAC-SHA256 Credential=../../x/y' }))).toBe('ip:203.0.113.7');
+    expect(keys.client(req({}, '/hls/v1/x?X-Amz-Credential=%00evil%2Fx'))).toBe('ip:203.0.113.7');
+  });
+});
+
+describe('ClientKeys.address behind trusted proxies', () => {
+  const proxied = new ClientKeys(['10.0.0.2', '10.1.0.0/16', 'fd00::/8']);
+  it.each([
+    ['a trusted proxy: the address it appended', '10.0.0.2', '198.51.100.9', 'ip:198.51.100.9'],
+    ['a chain of trusted proxies: the nearest untrusted hop', '10.0.0.2', '198.51.100.9, 10.1.2.3', 'ip:198.51.100.9'],
+    ['a spoofed left part is not believed past the first untrusted hop', '10.0.0.2', '1.1.1.1, 198.51.100.9', 'ip:198.51.100.9'],
+    ['an IPv4-mapped peer on a dual-stack socket', '::ffff:10.0.0.2', '198.51.100.9', 'ip:198.51.100.9'],
+    ['an IPv6 proxy subnet', 'fd00::1', '2001:db8::7', 'ip:2001:db8::7'],
+    ['an untrusted peer: its header is ignored', '203.0.113.7', '198.51.100.9', 'ip:203.0.113.7'],
+    ['a trusted proxy without the header: the proxy', '10.0.0.2', undefined, 'ip:10.0.0.2'],
+    ['garbage where an address is due: the proxy', '10.0.0.2', 'not-an-address', 'ip:10.0.0.2'],
+    ['only trusted hops: the left-most', '10.0.0.2', '10.1.0.5, 10.1.0.6', 'ip:10.1.0.5'],
+  ])('%s', (_what, peer, xff, expected) => {
+    expect(proxied.address(req(xff === undefined ? {} : { 'x-forwarded-for': xff }, '/', peer))).toBe(expected);
+  });
+
+  it('without trusted proxies ignores X-Forwarded-For entirely', () => {
+    expect(keys.address(req({ 'x-forwarded-for': '198.51.100.9' }, '/', '127.0.0.1'))).toBe('ip:127.0.0.1');
+  });
+
+  it.each([
+    ['10.0.0.1', true],
+    ['10.0.0.0/8', true],
+    ['fd00::/8', true],
+    ['::1', true],
+    ['10.0.0.0/33', false],
+    ['fd00::/129', false],
+    ['10.0.0', false],
+    ['example.com', false],
+    ['10.0.0.0/8/1', false],
+  ])('accepts %s as a trustedProxies entry: %s', (entry, ok) => {
+    expect(isProxyEntry(entry)).toBe(ok);
   });
 });
