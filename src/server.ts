@@ -129,6 +129,9 @@ export async function startOpenKvs(config: Readonly<Config>, options: StartOptio
     logger.warn('the master key does not open the stored keys: encrypted streams answer KMS errors until the right one is configured', { path: master.path, problem: masterProblem });
   }
   const store = new EmbeddedFragmentStore(db, config.dataDir, clock, kms.cipher);
+  if (store.recovery.lostSegments > 0) {
+    logger.warn('segment files named by the index are missing: their fragments were dropped from the index (docs/operations.md, restore)', store.recovery);
+  }
   const buffer = new MemoryBuffer();
   const metrics = new OpenKvsMetrics({ registry, nowMs: () => clock.now() });
   const retention = new RetentionSweeper(registry, metrics.countingExpiry(store), buffer, clock, logger.child('retention'));

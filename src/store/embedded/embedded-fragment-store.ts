@@ -90,6 +90,8 @@ export class EmbeddedFragmentStore implements FragmentStore {
   readonly #readHandles = new Map<string, Promise<fsp.FileHandle>>();
   /** Seals fragments before they are written and opens them after reads; null: store and read bytes as they are. */
   readonly #cipher: FragmentCipher | null;
+  /** What startup recovery found: segment files the index named but the disk no longer had, and their fragments. */
+  readonly recovery = { lostSegments: 0, lostFragments: 0 };
   /** Streams dropped while this process runs (ids are never reused): appends still in flight for them commit nothing. */
   readonly #dropped = new Set<number>();
 
@@ -546,8 +548,9 @@ export class EmbeddedFragmentStore implements FragmentStore {
     try {
       dirs = readdirSync(root);
     } catch {
-      return;
+      dirs = [];
     }
+    const seen = new Set<string>();
     for (const d of dirs) {
       const dir = join(root, d);
       for (const file of readdirSync(dir)) {
@@ -557,11 +560,26 @@ export class EmbeddedFragmentStore implements FragmentStore {
           rmSync(path, { force: true });
           continue;
         }
+        seen.add(path);
         if (statSync(path).size > k.end) {
           // truncate the torn tail; the bytes were never acknowledged as PERSISTED
           truncateSync(path, k.end);
         }
       }
+    }
+    // Index rows whose segment file is gone (a backup that copied the database but not every file, a file removed by
+    // hand) point at bytes no read can return: they are dropped, so listings show only what can be served.
+    const lost = [...known].filter(([path, k]) => !seen.has(path) && k.end > 0).map(([, k]) => k.id);
+    if (lost.length > 0) {
+      const dropFragments = this.#db.prepare('DELETE FROM fragments WHERE segment_id = ?');
+      const dropSegment = this.#db.prepare('DELETE FROM segments WHERE id = ?');
+      this.#db.transaction(() => {
+        for (const id of lost) {
+          this.recovery.lostFragments += dropFragments.run(id).changes;
+          dropSegment.run(id);
+        }
+      })();
+      this.recovery.lostSegments = lost.length;
     }
   }
 }
