@@ -17,7 +17,7 @@ const USAGE = `usage: openkvs <command> [options]
   hooks set|clear|describe|events <stream> …             frame hooks and timeline events (docs/frames.md)
   kms create|list|describe|disable|enable|rotate|delete …   encryption-at-rest keys (docs/encryption.md)
   keys create|list|disable|enable|rotate|delete|put-policy …   access keys and their policies (docs/security.md)
-  Client commands take --endpoint-url, --region, --access-key-id, --secret-access-key (or AWS_* variables).
+  Client commands take --endpoint-url, --region, --access-key-id, --secret-access-key, --ca-bundle (or AWS_* variables).
 
 openkvs serve [options]
 

@@ -17,6 +17,7 @@ export const CLIENT_OPTIONS = {
   'access-key-id': { type: 'string' },
   'secret-access-key': { type: 'string' },
   'data-dir': { type: 'string' },
+  'ca-bundle': { type: 'string' },
 } as const;
 
 export type ClientFlags = Partial<Record<keyof typeof CLIENT_OPTIONS, string>>;
@@ -49,7 +50,22 @@ export function clientConfig(flags: ClientFlags, env: NodeJS.ProcessEnv): Client
     throw new UsageError('no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the server prints them at first start), or pass --access-key-id/--secret-access-key');
   }
   const sessionToken = env['AWS_SESSION_TOKEN'];
-  return { endpoint, region, credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } };
+  // As the AWS CLI: a PEM bundle of the certificates to trust for an https:// endpoint (a self-signed one).
+  const caFile = flags['ca-bundle'] ?? (env['AWS_CA_BUNDLE'] || undefined);
+  return { endpoint, region, credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }, ...(caFile !== undefined ? { ca: readCaBundle(caFile) } : {}) };
+}
+
+function readCaBundle(file: string): Buffer {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`--ca-bundle ${file}: ${(err as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UsageError(`--ca-bundle ${file}: no PEM certificate in it`);
+  }
+  return pem;
 }
 
 export const client = (flags: ClientFlags, env: NodeJS.ProcessEnv): KvsHttp => new KvsHttp(clientConfig(flags, env));

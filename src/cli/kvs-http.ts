@@ -7,6 +7,8 @@ export type ClientConfig = {
   endpoint: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** PEM certificates to trust for an https:// endpoint, instead of Node's bundled roots. */
+  ca?: Buffer;
 };
 
 /** A KVS error answer, with the name the server sent in x-amzn-ErrorType. */
@@ -52,9 +54,12 @@ export class KvsHttp {
       headers: { host: url.host, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) },
       body: payload,
     });
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const headers = signed.headers as Record<string, string>;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send(url, { method: 'POST', headers: signed.headers as Record<string, string> }, resolve);
+      const req =
+        url.protocol === 'https:'
+          ? httpsRequest(url, { method: 'POST', headers, ...(this.#cfg.ca !== undefined ? { ca: this.#cfg.ca } : {}) }, resolve)
+          : httpRequest(url, { method: 'POST', headers }, resolve);
       req.on('error', reject);
       req.end(payload);
     });

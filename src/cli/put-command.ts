@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { parseArgs } from 'node:util';
 import { PutMediaClient, PutMediaError } from '../sdk/index.js';
 import { CLIENT_OPTIONS, EXIT, UsageError, client, clientConfig, type CliIo } from './context.js';
@@ -23,7 +24,9 @@ export async function putCommand(args: string[], io: CliIo): Promise<number> {
   // Describe first: a missing stream is a clear error before any byte is read, and retention decides which ack ends a fragment.
   const info = await client(values, io.env).call<{ StreamInfo: { DataRetentionInHours: number } }>('/describeStream', { StreamName: stream });
   const cfg = clientConfig(values, io.env);
+  const agent = cfg.ca !== undefined && cfg.endpoint.startsWith('https:') ? new HttpsAgent({ ca: cfg.ca, keepAlive: false }) : undefined;
   const put = new PutMediaClient({
+    ...(agent !== undefined ? { agent } : {}),
     endpoint: cfg.endpoint,
     region: cfg.region,
     credentials: cfg.credentials,
@@ -72,5 +75,7 @@ export async function putCommand(args: string[], io: CliIo): Promise<number> {
       throw new ServiceError(err.errorType, err.message, err.status ?? 0);
     }
     throw err;
+  } finally {
+    agent?.destroy();
   }
 }

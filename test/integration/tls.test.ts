@@ -16,8 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_COMMANDS } from '../../src/cli/run-client-command.js';
 import { PutMediaClient } from '../../src/sdk/put-media-client.js';
-import { fixture } from '../helpers/media.js';
+import { rootCliEnv, runCli } from '../helpers/cli-run.js';
+import { FIXTURES, fixture } from '../helpers/media.js';
 import { TEST_ACCESS_KEY, TEST_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
 import { decodePayload, openSignaling, type SignalMessage } from '../helpers/signaling-ws.js';
 import { trustingHandler } from '../helpers/tls.js';
@@ -106,6 +108,23 @@ describe('TLS with a self-signed certificate generated into the data dir', () =>
     const insecure = JSON.parse((await aws(server.url, ['--no-verify-ssl', 'kinesisvideo', 'list-streams'])).stdout) as { StreamInfoList: { StreamName: string }[] };
     expect(insecure.StreamInfoList.map((s) => s.StreamName)).toContain('cli-listed');
     await expect(aws(server.url, ['kinesisvideo', 'list-streams'])).rejects.toMatchObject({ stderr: expect.stringMatching(/SSL validation failed|CERTIFICATE_VERIFY_FAILED/) as unknown });
+  });
+
+  it('works with the openkvs client commands given --ca-bundle (or AWS_CA_BUNDLE), and says how to trust it without', async () => {
+    await kv.send(new CreateStreamCommand({ StreamName: 'cli-tls', DataRetentionInHours: 24 }));
+    const env = rootCliEnv(server.url);
+    const listed = await runCli(CLIENT_COMMANDS['streams']!, ['list', '--ca-bundle', server.tls!.certFile], env);
+    expect(listed).toMatchObject({ code: 0 });
+    expect(listed.stdout).toMatch(/^cli-tls\tACTIVE/m);
+    expect(await runCli(CLIENT_COMMANDS['streams']!, ['describe', 'cli-tls'], { ...env, AWS_CA_BUNDLE: server.tls!.certFile })).toMatchObject({ code: 0 });
+    const clip = join(FIXTURES, 'mkv/h264-5s-1s-gop.mkv');
+    const put = await runCli(CLIENT_COMMANDS['put']!, ['cli-tls', clip, '--ca-bundle', server.tls!.certFile], env);
+    expect(put.code).toBe(0);
+    expect(put.stdout).toMatch(/done: 5 fragments, 5 persisted/);
+    const refused = await runCli(CLIENT_COMMANDS['streams']!, ['list'], env);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/certificate is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\); pass --ca-bundle/);
+    expect((await runCli(CLIENT_COMMANDS['streams']!, ['list', '--ca-bundle', clip], env)).stderr).toMatch(/no PEM certificate/);
   });
 
   it('takes PutMedia over HTTPS from the producer SDK: every fragment PERSISTED', async () => {
