@@ -55,6 +55,10 @@ describe.skipIf(skipWithoutChromium('the WebRTC tour'))('the WebRTC tour: AWS CL
   const playback =
     "(() => { const v = document.getElementById('video'); return { currentTime: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames, audioBytes: v.webkitAudioDecodedByteCount ?? 0, status: document.getElementById('player-status').textContent, error: document.getElementById('player-error').textContent }; })()";
 
+  /** On a timeout, what the video element holds and which HLS requests the page made, in order (a stall's diagnosis). */
+  const mediaState =
+    "(() => { const v = document.getElementById('video'); const b = []; for (let i = 0; i < v.buffered.length; i++) b.push([v.buffered.start(i), v.buffered.end(i)]); return { readyState: v.readyState, paused: v.paused, buffered: b, hls: performance.getEntriesByType('resource').filter((e) => e.name.includes('/hls/')).map((e) => `${Math.round(e.startTime)}ms ${e.name.split('?')[0].split('/').pop()} ${e.responseStatus ?? ''}`).slice(-40) }; })()";
+
   /** A console tab for playback whose failed HTTP answers (status, URL without its token, body) join its errors. */
   async function playbackTab(): Promise<{ page: Page; errors: string[] }> {
     const tab = await consoleTab(browser, server.url);
@@ -74,7 +78,7 @@ describe.skipIf(skipWithoutChromium('the WebRTC tour'))('the WebRTC tour: AWS CL
     try {
       await waitForExpression(tab.page, `((p) => ${condition})(${playback})`, 60_000);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${JSON.stringify(await tab.page.evaluate(playback))}\n${tab.errors.join('\n')}`);
+      throw new Error(`${(err as Error).message}\n${JSON.stringify(await tab.page.evaluate(playback))}\n${JSON.stringify(await tab.page.evaluate(mediaState))}\n${tab.errors.join('\n')}`);
     }
   }
 
