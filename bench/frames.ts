@@ -17,7 +17,7 @@ import { findFfmpeg } from '../src/frames/ffmpeg-binary.js';
 import { splitJpegs } from '../src/frames/frame-decoder.js';
 import { signRequest } from '../test/helpers/signed-fetch.js';
 import { consumerBench } from './frames-consumers.js';
-import { createBenchStream, startServing, stopChild, type ServingChild } from './process.js';
+import { createBenchStream, putMediaHeaders, startServing, stopChild, type ServingChild } from './process.js';
 import { f0, f1, f2, out, pad, percentile, verdict } from './report.js';
 
 const FIXTURE_SECONDS = 60;
@@ -105,17 +105,7 @@ function makeGopFixture(ffmpegPath: string): Fixture {
 /** The whole fixture in one chunked PutMedia, RELATIVE timecodes from producer time `p0Ms`; resolves with the PERSISTED count. */
 async function putMedia(openkvs: ServingChild, streamName: string, file: Buffer, p0Ms: number): Promise<{ persisted: number; errors: string[] }> {
   const url = new URL('/putMedia', openkvs.url);
-  const { headers } = await signRequest(url.href, '', {
-    applyChecksum: false,
-    headers: {
-      'content-type': 'video/x-matroska',
-      'x-amzn-stream-name': streamName,
-      'x-amzn-fragment-timecode-type': 'RELATIVE',
-      'x-amzn-producer-start-timestamp': (p0Ms / 1000).toFixed(3),
-      'x-amzn-fragment-acknowledgment-required': '1',
-    },
-  });
-  headers['transfer-encoding'] = 'chunked';
+  const headers = await putMediaHeaders(url, streamName, p0Ms);
   let persisted = 0;
   const errors: string[] = [];
   // A stuck upload would otherwise hang the bench (a destroyed request never emits 'drain').
